@@ -1,0 +1,3 @@
+module github.com/ecs-pipeline/ecs-pipeline
+
+go 1.25
