@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// ECRAPI is the part of the ECR client that publishing needs.
+type ECRAPI interface {
+	GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)
+	DescribeRepositories(context.Context, *ecr.DescribeRepositoriesInput, ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
+	CreateRepository(context.Context, *ecr.CreateRepositoryInput, ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error)
+}
+
+// ecrHost matches ECR registry hosts, including FIPS and China partitions:
+// 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com.
+var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
+
+// Repository is an image repository without tag or digest, such as
+// 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/team/app.
+type Repository struct {
+	// Registry is the host (and port) images are pushed to.
+	Registry string
+	// Name is the repository path inside the registry: team/app.
+	Name string
+	// AccountID and Region are set when Registry is an ECR host; another
+	// host (a local stand-in for ECR) leaves them empty.
+	AccountID string
+	Region    string
+}
+
+// String returns registry/name.
+func (r Repository) String() string { return r.Registry + "/" + r.Name }
+
+// ParseRepository parses a repository reference. It must name its
+// registry, and must not carry a tag or digest: publish adds those.
+func ParseRepository(s string) (Repository, error) {
+	first, _, hasPath := strings.Cut(s, "/")
+	explicitHost := strings.ContainsAny(first, ".:") || first == "localhost"
+	ref, err := name.NewRepository(s, name.StrictValidation)
+	if err != nil || !hasPath || !explicitHost {
+		return Repository{}, fmt.Errorf("repository %q: want registry/name without tag or digest, such as 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/app", s)
+	}
+	r := Repository{Registry: ref.RegistryStr(), Name: ref.RepositoryStr()}
+	if m := ecrHost.FindStringSubmatch(r.Registry); m != nil {
+		r.AccountID, r.Region = m[1], m[2]
+	}
+	return r, nil
+}
+
+// RegistryCredentials are a user name and password for a registry. The
+// password is never formatted: print the value freely.
+type RegistryCredentials struct {
+	Username  string
+	Password  string
+	ExpiresAt time.Time
+}
+
+// String returns the user name only.
+func (c RegistryCredentials) String() string { return c.Username + ":<redacted>" }
+
+// GoString keeps %#v from printing the password.
+func (c RegistryCredentials) GoString() string { return "RegistryCredentials{" + c.String() + "}" }
+
+// ECRLogin asks ECR for registry credentials (GetAuthorizationToken). The
+// token is valid for every repository of the account in the client's region.
+func ECRLogin(ctx context.Context, api ECRAPI) (RegistryCredentials, error) {
+	out, err := api.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return RegistryCredentials{}, fmt.Errorf("getting ECR authorization token: %w", err)
+	}
+	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
+		return RegistryCredentials{}, errors.New("getting ECR authorization token: the response holds no token")
+	}
+	data := out.AuthorizationData[0]
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken))
+	if err != nil {
+		return RegistryCredentials{}, errors.New("getting ECR authorization token: the token is not base64")
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" || pass == "" {
+		return RegistryCredentials{}, errors.New("getting ECR authorization token: the token is not user:password")
+	}
+	return RegistryCredentials{Username: user, Password: pass, ExpiresAt: aws.ToTime(data.ExpiresAt)}, nil
+}
+
+// EnsureRepository creates the ECR repository unless it exists, and reports
+// whether it created it. New repositories scan images on push.
+func EnsureRepository(ctx context.Context, api ECRAPI, repo Repository) (bool, error) {
+	in := &ecr.DescribeRepositoriesInput{RepositoryNames: []string{repo.Name}}
+	if repo.AccountID != "" {
+		in.RegistryId = aws.String(repo.AccountID)
+	}
+	_, err := api.DescribeRepositories(ctx, in)
+	var notFound *types.RepositoryNotFoundException
+	switch {
+	case err == nil:
+		return false, nil
+	case !errors.As(err, &notFound):
+		return false, fmt.Errorf("looking up ECR repository %q: %w", repo.Name, err)
+	}
+	_, err = api.CreateRepository(ctx, &ecr.CreateRepositoryInput{
+		RepositoryName:             aws.String(repo.Name),
+		ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: true},
+	})
+	var exists *types.RepositoryAlreadyExistsException
+	if errors.As(err, &exists) { // created by a concurrent publish
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("creating ECR repository %q: %w", repo.Name, err)
+	}
+	return true, nil
+}
