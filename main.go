@@ -1,0 +1,70 @@
+// Ship containers to Amazon ECS: build an application's Dockerfile, run its
+// tests, publish the image to ECR and return its digest-pinned reference,
+// the same way on a laptop and in CI.
+//
+// Every function runs in containers on the Dagger engine, so a step whose
+// inputs did not change is not run again. Functions with side effects
+// (publishing) are never cached.
+package main
+
+import "github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
+
+// EcsPipeline holds what every step needs: the application's source, the
+// AWS region and credentials, and where AWS is.
+type EcsPipeline struct {
+	// The application's source directory (holds its Dockerfile).
+	Source *dagger.Directory
+	// AWS region, such as ap-northeast-1.
+	Region string
+	// +private
+	AwsAccessKeyID *dagger.Secret
+	// +private
+	AwsSecretAccessKey *dagger.Secret
+	// +private
+	AwsSessionToken *dagger.Secret
+	// +private
+	Endpoint *dagger.Service
+	// +private
+	EndpointURL string
+}
+
+func New(
+	// The application's source directory, holding its Dockerfile. Pass
+	// `--source .` from the application's repository.
+	// +defaultPath="/"
+	// +ignore=[".git/objects", ".git/lfs"]
+	source *dagger.Directory,
+	// AWS region, such as ap-northeast-1. An ECR repository's own region
+	// wins over it when publishing.
+	// +optional
+	region string,
+	// AWS access key id, such as env://AWS_ACCESS_KEY_ID. Without it, no
+	// AWS call can be made.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, such as env://AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token for temporary credentials (OIDC, SSO, assumed
+	// roles), such as env://AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+	// Send every AWS call to this service instead of AWS, to rehearse the
+	// pipeline against moto or LocalStack: tcp://localhost:4566.
+	// +optional
+	endpoint *dagger.Service,
+	// Send every AWS call to this URL instead of AWS (an alternative to
+	// --endpoint for a URL the engine can reach).
+	// +optional
+	endpointURL string,
+) *EcsPipeline {
+	return &EcsPipeline{
+		Source:             source,
+		Region:             region,
+		AwsAccessKeyID:     awsAccessKeyID,
+		AwsSecretAccessKey: awsSecretAccessKey,
+		AwsSessionToken:    awsSessionToken,
+		Endpoint:           endpoint,
+		EndpointURL:        endpointURL,
+	}
+}
