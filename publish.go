@@ -98,7 +98,7 @@ func (m *EcsPipeline) Publish(
 			WithRegistryAuth(repo.Registry, creds.Username, password).
 			Publish(ctx, addr, dagger.ContainerPublishOpts{PlatformVariants: variants})
 		if err != nil {
-			return "", fmt.Errorf("pushing %s: %w", addr, err)
+			return "", pipeline.PushError(addr, err)
 		}
 		if pinned == "" {
 			pinned = ref

@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,6 +78,10 @@ func (c RegistryCredentials) GoString() string { return "RegistryCredentials{" +
 // token is valid for every repository of the account in the client's region.
 func ECRLogin(ctx context.Context, api ECRAPI) (RegistryCredentials, error) {
 	out, err := api.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) && (resp.HTTPStatusCode() == http.StatusUnauthorized || resp.HTTPStatusCode() == http.StatusForbidden) {
+		return RegistryCredentials{}, fmt.Errorf("getting ECR authorization token: AWS refused the credentials (HTTP %d): check the access key, secret key and session token, and that they have not expired: %w", resp.HTTPStatusCode(), err)
+	}
 	if err != nil {
 		return RegistryCredentials{}, fmt.Errorf("getting ECR authorization token: %w", err)
 	}
@@ -121,4 +127,17 @@ func EnsureRepository(ctx context.Context, api ECRAPI, repo Repository) (bool, e
 		return false, fmt.Errorf("creating ECR repository %q: %w", repo.Name, err)
 	}
 	return true, nil
+}
+
+// PushError explains a failed push of ref. The engine's message is kept
+// whole, as text: the registry's own words are the most precise.
+func PushError(ref string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "401 Unauthorized") || strings.Contains(msg, "403 Forbidden"):
+		return fmt.Errorf("pushing %s: the registry refused the credentials from ECR (is the repository in the account and region of the credentials?): %s", ref, msg)
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout"):
+		return fmt.Errorf("pushing %s: cannot reach the registry: %s", ref, msg)
+	}
+	return fmt.Errorf("pushing %s: %s", ref, msg)
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -41,6 +42,19 @@ func TestRegistryCredentialsNeverFormatPassword(t *testing.T) {
 	for _, s := range []string{c.String(), c.GoString()} {
 		if strings.Contains(s, "s3cr3t") {
 			t.Errorf("formatted credentials %q contain the password", s)
+		}
+	}
+}
+
+func TestPushError(t *testing.T) {
+	cases := map[string]string{
+		"failed to push r:t: unexpected status from HEAD request to http://r/v2/app/blobs/sha256:1: 401 Unauthorized":  "pushing r:t: the registry refused the credentials from ECR",
+		`failed to do request: Head "http://127.0.0.1:5004/v2/": dial tcp 127.0.0.1:5004: connect: connection refused`: "pushing r:t: cannot reach the registry: failed to do request",
+		"something else": "pushing r:t: something else",
+	}
+	for in, want := range cases {
+		if got := PushError("r:t", errors.New(in)).Error(); !strings.HasPrefix(got, want) || !strings.Contains(got, in) {
+			t.Errorf("PushError(%q) = %q, want it to start with %q and keep the cause", in, got, want)
 		}
 	}
 }

@@ -1,0 +1,150 @@
+// Package e2e runs the module end to end, as a user would: `dagger call` on
+// this repository, against moto (AWS) and a local registry (ECR's stand-in).
+// It needs the dagger CLI and a reachable engine; .ci/run provides both.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// Recognisable fake credentials: none may appear in anything the module
+// prints. moto accepts any key.
+const (
+	fakeAccessKeyID     = "ASIAE2EFAKEACCESSKEY"
+	fakeSecretAccessKey = "e2e-secret-access-key-must-never-be-printed"
+	fakeSessionToken    = "e2e-session-token-must-never-be-printed"
+)
+
+// moduleRoot is this repository, the module under test.
+func moduleRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// result is what one `dagger call` did.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// out is stdout with surrounding space trimmed: the function's return value.
+func (r result) out() string { return strings.TrimSpace(r.stdout) }
+
+// all is everything the call printed.
+func (r result) all() string { return r.stdout + r.stderr }
+
+// daggerCall runs `dagger call -m <this module> args...` with plain
+// progress output and the fake AWS credentials in its environment.
+func daggerCall(t *testing.T, args ...string) result {
+	t.Helper()
+	bin, err := exec.LookPath("dagger")
+	if err != nil {
+		t.Fatalf("the dagger CLI is not on PATH (run .ci/run, or install Dagger and start an engine): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"call", "--progress=plain", "-m", moduleRoot(t)}, args...)...)
+	cmd.Env = append(os.Environ(),
+		"E2E_AWS_ACCESS_KEY_ID="+fakeAccessKeyID,
+		"E2E_AWS_SECRET_ACCESS_KEY="+fakeSecretAccessKey,
+		"E2E_AWS_SESSION_TOKEN="+fakeSessionToken,
+		"DO_NOT_TRACK=1",
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	t.Logf("dagger call %s: %v in %s", strings.Join(args, " "), errOrOK(err), time.Since(start).Round(time.Millisecond))
+	return result{stdout.String(), stderr.String(), err}
+}
+
+func errOrOK(err error) any {
+	if err == nil {
+		return "ok"
+	}
+	return err
+}
+
+// awsArgs are the constructor arguments that point the module at moto.
+func awsArgs(motoURL string) []string {
+	return []string{
+		"--region", "us-east-1",
+		"--aws-access-key-id", "env://E2E_AWS_ACCESS_KEY_ID",
+		"--aws-secret-access-key", "env://E2E_AWS_SECRET_ACCESS_KEY",
+		"--aws-session-token", "env://E2E_AWS_SESSION_TOKEN",
+		"--endpoint", "tcp://" + strings.TrimPrefix(motoURL, "http://"),
+	}
+}
+
+// ecrToken asks moto's ECR for the registry password, as publish will.
+func ecrToken(t *testing.T, motoURL string) string {
+	t.Helper()
+	cfg, err := pipeline.LoadAWSConfig(context.Background(), pipeline.AWSOptions{
+		Region: "us-east-1", AccessKeyID: fakeAccessKeyID, SecretAccessKey: fakeSecretAccessKey, EndpointURL: motoURL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := pipeline.ECRLogin(context.Background(), ecr.NewFromConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds.Password
+}
+
+// assertNoSecrets fails the test if the output holds any of the secrets.
+func assertNoSecrets(t *testing.T, r result, secrets ...string) {
+	t.Helper()
+	for _, s := range append(secrets, fakeSecretAccessKey, fakeSessionToken) {
+		if n := strings.Count(r.all(), s); n > 0 {
+			t.Errorf("the output holds a secret %d times (%.6s...)", n, s)
+		}
+	}
+}
+
+// copyApp copies the sample application into a new directory and returns it.
+func copyApp(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "app")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(moduleRoot(t), "testdata", "app"))); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// writeFile writes a file, failing the test on error.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gitCommitAll makes dir a git repository with one commit and returns it.
+func gitCommitAll(t *testing.T, dir string) string {
+	t.Helper()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", "-A")
+	git("commit", "-q", "-m", "sample app")
+	return git("rev-parse", "HEAD")
+}
