@@ -1,0 +1,491 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"text/template"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/fujiwara/tfstate-lookup/tfstate"
+	"github.com/google/go-jsonnet"
+	"github.com/google/go-jsonnet/ast"
+	"sigs.k8s.io/yaml"
+)
+
+// RenderOptions configures rendering a definition.
+type RenderOptions struct {
+	// ImageOverrides maps a container name to the image it gets after
+	// rendering (typically a digest-pinned reference). Naming a container
+	// the task definition lacks is an error. Nil overrides nothing.
+	ImageOverrides map[string]string
+}
+
+// Definition is a rendered task or service definition.
+type Definition struct {
+	// Path is the file it was rendered from.
+	Path string
+	// Body is the rendered object with nulls and empty lists dropped; its
+	// keys are as written in the file.
+	Body map[string]any
+}
+
+// JSON returns the definition as indented JSON with sorted keys, as
+// ecspresso's render prints it.
+func (d *Definition) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d.Body); err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", d.Path, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// RenderTaskDefinition renders the config's task definition file and applies
+// opts.ImageOverrides.
+func (c *Config) RenderTaskDefinition(ctx context.Context, opts RenderOptions) (*Definition, error) {
+	if c.TaskDefinition == "" {
+		return nil, fmt.Errorf("rendering task definition: %s sets no task_definition", c.Path)
+	}
+	d, err := c.RenderFile(ctx, c.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if err := overrideImages(d, opts.ImageOverrides); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// RenderServiceDefinition renders the config's service definition file.
+func (c *Config) RenderServiceDefinition(ctx context.Context) (*Definition, error) {
+	if c.ServiceDefinition == "" {
+		return nil, fmt.Errorf("rendering service definition: %s sets no service_definition", c.Path)
+	}
+	return c.RenderFile(ctx, c.ServiceDefinition)
+}
+
+// RenderFile renders any definition file with the config's functions:
+// .yml/.yaml as a Go template then YAML; anything else as Jsonnet then a
+// Go template, then JSON. Relative paths are relative to the config file.
+func (c *Config) RenderFile(ctx context.Context, path string) (*Definition, error) {
+	path = c.resolve(path)
+	body, err := c.r.renderFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, jsonError(path, body, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: definition is not an object", path)
+	}
+	m, _ = dropEmpty(m).(map[string]any)
+	return &Definition{Path: path, Body: m}, nil
+}
+
+// overrideImages sets the image of the named containers.
+func overrideImages(d *Definition, images map[string]string) error {
+	if len(images) == 0 {
+		return nil
+	}
+	containers, _ := lookupKey(d.Body, "containerDefinitions").([]any)
+	found := map[string]bool{}
+	var names []string
+	for _, c := range containers {
+		cm, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := lookupKey(cm, "name").(string)
+		names = append(names, name)
+		image, ok := images[name]
+		if !ok {
+			continue
+		}
+		found[name] = true
+		setKey(cm, "image", image)
+	}
+	for name := range images {
+		if !found[name] {
+			return fmt.Errorf("%s: image override: no container named %q (containers: %s)", d.Path, name, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// lookupKey reads a key case-insensitively, as the ECS JSON decoding does.
+func lookupKey(m map[string]any, key string) any {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
+
+// setKey writes a key, keeping the spelling already used in m.
+func setKey(m map[string]any, key string, v any) {
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			m[k] = v
+			return
+		}
+	}
+	m[key] = v
+}
+
+// dropEmpty removes nulls and empty lists, recursively.
+func dropEmpty(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if e = dropEmpty(e); e == nil {
+				delete(v, k)
+			} else {
+				v[k] = e
+			}
+		}
+		return v
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+		out := v[:0]
+		for _, e := range v {
+			if e = dropEmpty(e); e != nil {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return v
+}
+
+// renderer renders files with ecspresso's template functions and Jsonnet
+// natives.
+type renderer struct {
+	env     func(string) (string, bool)
+	extStr  map[string]string
+	extCode map[string]string
+	funcs   template.FuncMap
+	natives []*jsonnet.NativeFunction
+	region  string
+
+	awsOnce sync.Once
+	aws     *AWS
+	awsErr  error
+
+	mu       sync.Mutex
+	ssmCache map[string]*ssm.GetParameterOutput
+}
+
+func newRenderer(env func(string) (string, bool), extStr, extCode map[string]string, a *AWS) *renderer {
+	r := &renderer{env: env, extStr: extStr, extCode: extCode, aws: a, ssmCache: map[string]*ssm.GetParameterOutput{}}
+	if a != nil {
+		r.awsOnce.Do(func() {})
+	}
+	r.funcs = template.FuncMap{
+		"env":                r.envFunc,
+		"must_env":           r.mustEnv,
+		"json_escape":        jsonEscape,
+		"ssm":                r.ssmTemplate,
+		"secretsmanager_arn": r.secretARN,
+	}
+	r.natives = []*jsonnet.NativeFunction{
+		native("env", []ast.Identifier{"name", "default"}, func(a []string) (any, error) {
+			if v, ok := r.env(a[0]); ok && v != "" {
+				return v, nil
+			}
+			return a[1], nil
+		}),
+		native("must_env", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.mustEnv(a[0]) }),
+		native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(a[0], -1) }),
+		{
+			Name:   "ssm_list",
+			Params: []ast.Identifier{"name", "index"},
+			Func: func(args []any) (any, error) {
+				name, ok1 := args[0].(string)
+				index, ok2 := args[1].(float64)
+				if !ok1 || !ok2 {
+					return nil, errors.New("ssm_list expects a string name and a number index")
+				}
+				return r.ssm(name, int(index))
+			},
+		},
+		native("secretsmanager_arn", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.secretARN(a[0]) }),
+	}
+	return r
+}
+
+// native wraps a Jsonnet native function whose arguments are all strings.
+func native(name string, params []ast.Identifier, f func([]string) (any, error)) *jsonnet.NativeFunction {
+	return &jsonnet.NativeFunction{
+		Name:   name,
+		Params: params,
+		Func: func(args []any) (any, error) {
+			s := make([]string, len(args))
+			for i, a := range args {
+				var ok bool
+				if s[i], ok = a.(string); !ok {
+					return nil, fmt.Errorf("%s: argument %s must be a string", name, params[i])
+				}
+			}
+			return f(s)
+		},
+	}
+}
+
+// renderFile renders path by its extension into JSON.
+func (r *renderer) renderFile(path string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yml", ".yaml":
+		out, err := r.template(path, src)
+		if err != nil {
+			return nil, err
+		}
+		js, err := yaml.YAMLToJSON(out)
+		if err != nil {
+			return nil, yamlError(path, err)
+		}
+		return js, nil
+	default:
+		out, err := r.jsonnet(path, src)
+		if err != nil {
+			return nil, err
+		}
+		return r.template(path, out)
+	}
+}
+
+func (r *renderer) template(path string, src []byte) ([]byte, error) {
+	t, err := template.New(filepath.Base(path)).Funcs(r.funcs).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, nil); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (r *renderer) jsonnet(path string, src []byte) ([]byte, error) {
+	vm := jsonnet.MakeVM()
+	vm.Importer(&jsonnet.FileImporter{JPaths: []string{filepath.Dir(path)}})
+	for k, v := range r.extStr {
+		vm.ExtVar(k, v)
+	}
+	for k, v := range r.extCode {
+		vm.ExtCode(k, v)
+	}
+	for _, f := range r.natives {
+		vm.NativeFunction(f)
+	}
+	out, err := vm.EvaluateAnonymousSnippet(path, string(src))
+	if err != nil {
+		// go-jsonnet's messages already start with path:line:column.
+		return nil, fmt.Errorf("evaluating %w", err)
+	}
+	return []byte(out), nil
+}
+
+var yamlLine = regexp.MustCompile(`yaml: line (\d+): `)
+
+// yamlError rewrites "yaml: line N: msg" as "path:N: msg".
+func yamlError(path string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
+		return fmt.Errorf("%s:%s: parsing YAML: %s", path, msg[m[2]:m[3]], msg[m[1]:])
+	}
+	return fmt.Errorf("%s: parsing YAML: %w", path, err)
+}
+
+// envFunc is the template function `env NAME... DEFAULT`: the first set,
+// non-empty variable, else the last argument itself.
+func (r *renderer) envFunc(names ...string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	keys := names
+	if len(names) > 1 {
+		keys = names[:len(names)-1]
+	}
+	for _, k := range keys {
+		if v, ok := r.env(k); ok && v != "" {
+			return v
+		}
+	}
+	return names[len(names)-1]
+}
+
+func (r *renderer) mustEnv(name string) (string, error) {
+	if v, ok := r.env(name); ok && v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("environment variable %s is not set", name)
+}
+
+// jsonEscape escapes s for use inside a JSON string.
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// clients returns the AWS clients, building them on first use.
+func (r *renderer) clients() (*AWS, error) {
+	r.awsOnce.Do(func() {
+		r.aws, r.awsErr = NewAWS(context.Background(), AWSOptions{Region: r.region})
+	})
+	return r.aws, r.awsErr
+}
+
+func (r *renderer) ssmTemplate(name string, index ...int) (string, error) {
+	switch len(index) {
+	case 0:
+		return r.ssm(name, -1)
+	case 1:
+		return r.ssm(name, index[0])
+	}
+	return "", fmt.Errorf("ssm %s: at most one index allowed", name)
+}
+
+// ssm reads a parameter with decryption; index >= 0 picks one element of a
+// StringList.
+func (r *renderer) ssm(name string, index int) (string, error) {
+	r.mu.Lock()
+	out, ok := r.ssmCache[name]
+	r.mu.Unlock()
+	if !ok {
+		a, err := r.clients()
+		if err != nil {
+			return "", err
+		}
+		out, err = a.SSM.GetParameter(context.Background(), &ssm.GetParameterInput{
+			Name:           aws.String(name),
+			WithDecryption: aws.Bool(true),
+		})
+		if err != nil {
+			return "", fmt.Errorf("reading SSM parameter %s: %w", name, err)
+		}
+		r.mu.Lock()
+		r.ssmCache[name] = out
+		r.mu.Unlock()
+	}
+	value := aws.ToString(out.Parameter.Value)
+	if index < 0 {
+		return value, nil
+	}
+	if out.Parameter.Type != "StringList" {
+		return "", fmt.Errorf("reading SSM parameter %s: index %d given but type is %s, not StringList", name, index, out.Parameter.Type)
+	}
+	items := strings.Split(value, ",")
+	if index >= len(items) {
+		return "", fmt.Errorf("reading SSM parameter %s: index %d out of range (%d items)", name, index, len(items))
+	}
+	return items[index], nil
+}
+
+func (r *renderer) secretARN(name string) (string, error) {
+	a, err := r.clients()
+	if err != nil {
+		return "", err
+	}
+	out, err := a.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("describing secret %s: %w", name, err)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// loadPlugin reads a plugin's data and adds its functions.
+func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) error {
+	if p.Name != "tfstate" {
+		return fmt.Errorf("plugin %q is not supported (only tfstate)", p.Name)
+	}
+	state, err := r.readTFState(ctx, dir, p.Config)
+	if err != nil {
+		return err
+	}
+	name := p.FuncPrefix + "tfstate"
+	if _, dup := r.funcs[name]; dup {
+		return fmt.Errorf("loading tfstate plugin: function %s is already defined; set a distinct func_prefix", name)
+	}
+	for k, f := range state.FuncMapWithName(ctx, name) {
+		r.funcs[k] = f
+	}
+	r.natives = append(r.natives, state.JsonnetNativeFuncsWithPrefix(ctx, p.FuncPrefix)...)
+	return nil
+}
+
+// readTFState reads the state named by config.url or config.path. s3:// URLs
+// are fetched with our S3 client (so the endpoint override and credentials
+// apply) and parsed by tfstate-lookup; other locations are read by
+// tfstate-lookup itself.
+func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, error) {
+	loc, _ := cfg["url"].(string)
+	if loc == "" {
+		loc, _ = cfg["path"].(string)
+		if loc == "" {
+			return nil, errors.New("loading tfstate plugin: config.url or config.path is required")
+		}
+		if !filepath.IsAbs(loc) {
+			loc = filepath.Join(dir, loc)
+		}
+		st, err := tfstate.ReadFile(ctx, loc)
+		if err != nil {
+			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+		}
+		return st, nil
+	}
+	if bucket, key, ok := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/"); ok && strings.HasPrefix(loc, "s3://") {
+		a, err := r.clients()
+		if err != nil {
+			return nil, err
+		}
+		out, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+		}
+		defer out.Body.Close()
+		st, err := tfstate.Read(ctx, out.Body)
+		if err != nil {
+			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+		}
+		return st, nil
+	}
+	if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
+		loc = filepath.Join(dir, loc)
+	}
+	st, err := tfstate.ReadURL(ctx, loc)
+	if err != nil {
+		return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+	}
+	return st, nil
+}
