@@ -250,11 +250,22 @@ func jsonError(path string, body []byte, err error) error {
 	case errors.As(err, &syn):
 		return fmt.Errorf("%s:%d: %w", path, lineOf(body, syn.Offset), err)
 	case errors.As(err, &typ):
-		return fmt.Errorf("%s:%d: field %s: cannot use %s as %s", path, lineOf(body, typ.Offset), typ.Field, typ.Value, typ.Type)
+		// The line would point into re-encoded JSON; the field path is exact.
+		return fmt.Errorf("%s: field %s: cannot use %s as %s", path, fieldPath(typ.Field), typ.Value, typ.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return fmt.Errorf("%s: unknown key %s", path, strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return fmt.Errorf("%s: %w", path, err)
+}
+
+// fieldPath spells a Go field path such as ContainerDefinitions.Memory the
+// way the files do: containerDefinitions.memory.
+func fieldPath(p string) string {
+	parts := strings.Split(p, ".")
+	for i, s := range parts {
+		parts[i] = apiName(s)
+	}
+	return strings.Join(parts, ".")
 }
 
 // lineOf returns the 1-based line of a byte offset.

@@ -310,10 +310,29 @@ func (r *renderer) jsonnet(path string, src []byte) ([]byte, error) {
 	}
 	out, err := vm.EvaluateAnonymousSnippet(path, string(src))
 	if err != nil {
-		// go-jsonnet's messages already start with path:line:column.
-		return nil, fmt.Errorf("evaluating %w", err)
+		return nil, jsonnetError(path, err)
 	}
 	return []byte(out), nil
+}
+
+// jsonnetError shortens a go-jsonnet error to "path:line:col: message",
+// leaving out the source excerpt and stack trace.
+func jsonnetError(path string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	first := strings.TrimSpace(lines[0])
+	if msg, ok := strings.CutPrefix(first, "RUNTIME ERROR: "); ok {
+		// The location is the first stack frame in this file.
+		for _, l := range lines[1:] {
+			if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], path+":") {
+				return fmt.Errorf("%s: evaluating Jsonnet: %s", f[0], msg)
+			}
+		}
+		return fmt.Errorf("%s: evaluating Jsonnet: %s", path, msg)
+	}
+	if loc, msg, ok := strings.Cut(first, " "); ok && strings.HasPrefix(loc, path+":") {
+		return fmt.Errorf("%s: evaluating Jsonnet: %s", loc, msg)
+	}
+	return fmt.Errorf("%s: evaluating Jsonnet: %s", path, first)
 }
 
 var yamlLine = regexp.MustCompile(`yaml: line (\d+): `)

@@ -1,0 +1,159 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/render")
+
+// renderCase is testdata/render/<case>/case.json.
+type renderCase struct {
+	Description    string            `json:"description"`
+	Env            map[string]string `json:"env"`
+	EnvFiles       []string          `json:"envfiles"`
+	ExtStr         map[string]string `json:"ext_str"`
+	ExtCode        map[string]string `json:"ext_code"`
+	ImageOverrides map[string]string `json:"image_overrides"`
+}
+
+// mapEnv is an environment made of m alone.
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// TestRenderGolden walks testdata/render: each case loads its config, renders
+// the task and service definitions and compares the results, or the error,
+// with the golden files beside the inputs.
+func TestRenderGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/render/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %d cases in testdata/render", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c renderCase
+			b, err := os.ReadFile(filepath.Join(dir, "case.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatalf("case.json: %v", err)
+			}
+			got := renderOutputs(t, abs, c)
+			// Outputs are compared with paths relative to the case directory.
+			for name, out := range got {
+				got[name] = strings.ReplaceAll(strings.ReplaceAll(out, abs+"/", ""), abs, ".")
+			}
+			for _, name := range []string{"config.golden.json", "task-definition.golden.json", "service-definition.golden.json", "error.golden"} {
+				path := filepath.Join(dir, name)
+				out, ok := got[name]
+				if *update {
+					if ok {
+						if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						os.Remove(path)
+					}
+					continue
+				}
+				want, err := os.ReadFile(path)
+				switch {
+				case err != nil && ok:
+					t.Errorf("%s: missing golden file; got:\n%s", name, out)
+				case err == nil && !ok:
+					t.Errorf("%s: expected output, got none (error: %s)", name, got["error.golden"])
+				case ok && string(want) != out:
+					t.Errorf("%s mismatch (run go test -update to accept)\n--- want\n%s\n--- got\n%s", name, want, out)
+				}
+			}
+		})
+	}
+}
+
+// renderOutputs runs one case and returns its outputs by golden file name.
+func renderOutputs(t *testing.T, dir string, c renderCase) map[string]string {
+	ctx := context.Background()
+	out := map[string]string{}
+	fail := func(err error) map[string]string {
+		out["error.golden"] = err.Error() + "\n"
+		return out
+	}
+	var envFiles []string
+	for _, f := range c.EnvFiles {
+		envFiles = append(envFiles, filepath.Join(dir, f))
+	}
+	cfg, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{
+		Dir:       dir,
+		LookupEnv: mapEnv(c.Env),
+		EnvFiles:  envFiles,
+		ExtStr:    c.ExtStr,
+		ExtCode:   c.ExtCode,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	err = enc.Encode(map[string]any{
+		"path":               cfg.Path,
+		"region":             cfg.Region,
+		"cluster":            cfg.Cluster,
+		"service":            cfg.Service,
+		"task_definition":    cfg.TaskDefinition,
+		"service_definition": cfg.ServiceDefinition,
+		"timeout":            cfg.Timeout.String(),
+		"plugins":            len(cfg.Plugins),
+		"ignore_tags":        cfg.Ignore.Tags,
+		"required_version":   cfg.RequiredVersion,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["config.golden.json"] = buf.String()
+
+	td, err := cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{ImageOverrides: c.ImageOverrides})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := pipeline.TaskDefinitionInput(td); err != nil {
+		return fail(err)
+	}
+	js, err := td.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["task-definition.golden.json"] = string(js)
+	if cfg.ServiceDefinition != "" {
+		sd, err := cfg.RenderServiceDefinition(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		js, err := sd.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["service-definition.golden.json"] = string(js)
+	}
+	return out
+}
