@@ -88,6 +88,8 @@ func NewAWSFromConfig(cfg aws.Config) *AWS {
 	a.SecretsManager = secretsmanager.NewFromConfig(cfg)
 	a.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = a.EndpointURL != ""
+		// tfstate objects often lack checksums; the skip is not worth a log line.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return a
 }
