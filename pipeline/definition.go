@@ -149,6 +149,9 @@ func apiValue(v reflect.Value, viaPtr bool) any {
 	if !viaPtr && v.IsZero() {
 		return nil
 	}
+	if v.Kind() == reflect.String {
+		return v.String() // enums become plain strings
+	}
 	return v.Interface()
 }
 
@@ -232,6 +235,9 @@ func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeO
 	m, _ := apiValue(reflect.ValueOf(in), false).(map[string]any)
 	if m == nil {
 		m = map[string]any{}
+	}
+	if v, ok := m["healthCheckGracePeriodSeconds"].(int32); ok && v == 0 {
+		delete(m, "healthCheckGracePeriodSeconds") // the API reports 0 when unset
 	}
 	setDefault(m, "schedulingStrategy", "REPLICA")
 	setDefault(m, "propagateTags", "NONE")
