@@ -82,7 +82,9 @@ func golden(t *testing.T, path, got string) {
 }
 
 // describer serves one task definition like ECS does.
-type describer struct{ out *ecs.DescribeTaskDefinitionOutput }
+type describer struct {
+	out *ecs.DescribeTaskDefinitionOutput
+}
 
 func (d describer) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	return d.out, nil
