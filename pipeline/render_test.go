@@ -157,3 +157,25 @@ func renderOutputs(t *testing.T, dir string, c renderCase) map[string]string {
 	}
 	return out
 }
+
+// TestTfstateFileURL reads a plugin's state through a file:// URL.
+func TestTfstateFileURL(t *testing.T) {
+	state, err := filepath.Abs("testdata/tfstate/terraform.tfstate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, dir, "ecspresso.yml", "service: app\ntask_definition: td.yml\nplugins:\n  - name: tfstate\n    func_prefix: tf_\n    config:\n      url: file://"+state+"\n")
+	write(t, dir, "td.yml", "family: '{{ tf_tfstate \"aws_ecs_cluster.main.name\" }}'\n")
+	cfg, err := pipeline.LoadConfig(context.Background(), pipeline.LoadConfigOptions{Path: filepath.Join(dir, "ecspresso.yml"), LookupEnv: mapEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td, err := cfg.RenderTaskDefinition(context.Background(), pipeline.RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := td.Body["family"]; got != "app" {
+		t.Errorf("family = %v, want app", got)
+	}
+}
