@@ -72,6 +72,18 @@ func TaskDefinitionInput(d *Definition) (*ecs.RegisterTaskDefinitionInput, error
 	return &in, nil
 }
 
+// ServiceDefinitionInput decodes a rendered (or described) service
+// definition into the CreateService input, read-only fields stripped and
+// field names matched as in TaskDefinitionInput. Fields the SDK does not
+// know are an error naming them.
+func ServiceDefinitionInput(d *Definition) (*ecs.CreateServiceInput, error) {
+	var in ecs.CreateServiceInput
+	if err := decodeDefinition(d.Path, StripFields(d.Body, ServiceReadOnlyFields), &in); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
 // decodeDefinition decodes body into the SDK type v, rejecting unknown fields.
 func decodeDefinition(path string, body map[string]any, v any) error {
 	b, err := json.Marshal(body)
@@ -88,7 +100,9 @@ func decodeDefinition(path string, body map[string]any, v any) error {
 // lists dropped. SDK structs are encoded with the ECS API's camelCase field
 // names and their unset zero values left out.
 func CanonicalJSON(v any) ([]byte, error) {
-	if _, ok := v.(map[string]any); !ok {
+	if m, ok := v.(map[string]any); ok {
+		v = cloneJSON(m) // dropEmpty must not change the caller's map
+	} else {
 		v = apiValue(reflect.ValueOf(v), false)
 	}
 	var buf bytes.Buffer
@@ -98,6 +112,25 @@ func CanonicalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// cloneJSON deep-copies the maps and lists of a decoded JSON value.
+func cloneJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = cloneJSON(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i, e := range v {
+			l[i] = cloneJSON(e)
+		}
+		return l
+	}
+	return v
 }
 
 // apiValue converts an SDK value to plain JSON values with the API's field

@@ -215,12 +215,21 @@ func newRenderer(env func(string) (string, bool), extStr, extCode map[string]str
 		"secretsmanager_arn": r.secretARN,
 	}
 	r.natives = []*jsonnet.NativeFunction{
-		native("env", []ast.Identifier{"name", "default"}, func(a []string) (any, error) {
-			if v, ok := r.env(a[0]); ok && v != "" {
-				return v, nil
-			}
-			return a[1], nil
-		}),
+		{
+			// The default may be any Jsonnet value, e.g. env('REPLICAS', 1).
+			Name:   "env",
+			Params: []ast.Identifier{"name", "default"},
+			Func: func(args []any) (any, error) {
+				name, ok := args[0].(string)
+				if !ok {
+					return nil, errors.New("env: argument name must be a string")
+				}
+				if v, ok := r.env(name); ok {
+					return v, nil
+				}
+				return args[1], nil
+			},
+		},
 		native("must_env", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.mustEnv(a[0]) }),
 		native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(a[0], -1) }),
 		{
@@ -346,26 +355,26 @@ func yamlError(path string, err error) error {
 	return fmt.Errorf("%s: parsing YAML: %w", path, err)
 }
 
-// envFunc is the template function `env NAME... DEFAULT`: the first set,
-// non-empty variable, else the last argument itself.
+// envFunc is the template function `env NAME... DEFAULT`: the value of the
+// first argument naming a non-empty variable, else the last argument
+// itself. Like ecspresso (kayac/go-config), every argument, the last
+// included, is looked up, so `env "X"` yields "X" when X is unset.
 func (r *renderer) envFunc(names ...string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	keys := names
-	if len(names) > 1 {
-		keys = names[:len(names)-1]
-	}
-	for _, k := range keys {
+	for _, k := range names {
 		if v, ok := r.env(k); ok && v != "" {
 			return v
 		}
 	}
+	if len(names) == 0 {
+		return ""
+	}
 	return names[len(names)-1]
 }
 
+// mustEnv is `must_env NAME`: the variable's value, an error when it is not
+// set (set but empty is allowed, as in ecspresso).
 func (r *renderer) mustEnv(name string) (string, error) {
-	if v, ok := r.env(name); ok && v != "" {
+	if v, ok := r.env(name); ok {
 		return v, nil
 	}
 	return "", fmt.Errorf("environment variable %s is not set", name)

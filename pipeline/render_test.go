@@ -22,6 +22,8 @@ type renderCase struct {
 	ExtStr         map[string]string `json:"ext_str"`
 	ExtCode        map[string]string `json:"ext_code"`
 	ImageOverrides map[string]string `json:"image_overrides"`
+	// ErrorContains must all appear in the error: the file and line or field.
+	ErrorContains []string `json:"error_contains"`
 }
 
 // mapEnv is an environment made of m alone.
@@ -61,6 +63,15 @@ func TestRenderGolden(t *testing.T) {
 			// Outputs are compared with paths relative to the case directory.
 			for name, out := range got {
 				got[name] = strings.ReplaceAll(strings.ReplaceAll(out, abs+"/", ""), abs, ".")
+			}
+			errText, failed := got["error.golden"]
+			if len(c.ErrorContains) > 0 && !failed {
+				t.Errorf("want an error containing %q, got none", c.ErrorContains)
+			}
+			for _, want := range c.ErrorContains {
+				if !strings.Contains(errText, want) {
+					t.Errorf("error %q lacks %q", errText, want)
+				}
 			}
 			for _, name := range []string{"config.golden.json", "task-definition.golden.json", "service-definition.golden.json", "error.golden"} {
 				path := filepath.Join(dir, name)
@@ -147,6 +158,9 @@ func renderOutputs(t *testing.T, dir string, c renderCase) map[string]string {
 	if cfg.ServiceDefinition != "" {
 		sd, err := cfg.RenderServiceDefinition(ctx)
 		if err != nil {
+			return fail(err)
+		}
+		if _, err := pipeline.ServiceDefinitionInput(sd); err != nil {
 			return fail(err)
 		}
 		js, err := sd.JSON()
