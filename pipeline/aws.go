@@ -51,9 +51,12 @@ type AWS struct {
 	// EndpointURL is the endpoint override, empty when AWS endpoints are used.
 	EndpointURL string
 
-	SSM            SSMAPI
+	// SSM reads parameters for the ssm template function and natives.
+	SSM SSMAPI
+	// SecretsManager resolves secret ARNs for secretsmanager_arn.
 	SecretsManager SecretsManagerAPI
-	S3             S3API
+	// S3 fetches s3:// tfstate files.
+	S3 S3API
 }
 
 // NewAWS loads one aws.Config from opts and builds every client from it.

@@ -139,3 +139,40 @@ func TestDiffDescribedSDKValue(t *testing.T) {
 		t.Errorf("unexpected diff:\n%s", diff)
 	}
 }
+
+// TestDiffServiceSDKValue: a *types.Service as DescribeServices returns it
+// compares equal to the service definition file it came from.
+func TestDiffServiceSDKValue(t *testing.T) {
+	now := time.Now()
+	running := &types.Service{
+		ServiceArn:     aws.String("arn:aws:ecs:us-east-1:123456789012:service/app/web"),
+		ServiceName:    aws.String("web"),
+		Status:         aws.String("ACTIVE"),
+		CreatedAt:      &now,
+		DesiredCount:   2,
+		RunningCount:   2,
+		LaunchType:     types.LaunchTypeFargate,
+		TaskDefinition: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
+		Events:         []types.ServiceEvent{{Id: aws.String("1"), CreatedAt: &now, Message: aws.String("steady")}},
+		DeploymentConfiguration: &types.DeploymentConfiguration{
+			MaximumPercent: aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		},
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+			Subnets: []string{"subnet-b", "subnet-a"}, AssignPublicIp: types.AssignPublicIpDisabled,
+		}},
+		PlatformVersion:    aws.String("LATEST"),
+		SchedulingStrategy: types.SchedulingStrategyReplica,
+		PropagateTags:      types.PropagateTagsNone,
+	}
+	local := `{"launchType": "FARGATE", "desiredCount": 2,
+	  "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}},
+	  "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"]}}}`
+	diff, err := pipeline.DiffServiceDefinitions(running, local, pipeline.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Errorf("want no diff, got:\n%s", diff)
+	}
+}

@@ -193,3 +193,38 @@ func TestTfstateFileURL(t *testing.T) {
 		t.Errorf("family = %v, want app", got)
 	}
 }
+
+// TestLoadConfigErrors covers failures outside the golden cases.
+func TestLoadConfigErrors(t *testing.T) {
+	ctx := context.Background()
+	empty := t.TempDir()
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: empty}); err == nil || !strings.Contains(err.Error(), "ecspresso.yml, ecspresso.yaml, ecspresso.json, ecspresso.jsonnet") {
+		t.Errorf("no config: got %v", err)
+	}
+	dir := t.TempDir()
+	write(t, dir, "ecspresso.yml", "service: app\ntask_definition: td.json\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir, EnvFiles: []string{filepath.Join(dir, "missing.env")}}); err == nil || !strings.Contains(err.Error(), "missing.env") {
+		t.Errorf("missing envfile: got %v", err)
+	}
+	write(t, dir, "ecspresso.yml", "service: app\ntimeout: soon\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "ecspresso.yml: timeout") {
+		t.Errorf("bad timeout: got %v", err)
+	}
+	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - name: cloudformation\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), `plugins[0]: plugin "cloudformation" is not supported`) {
+		t.Errorf("unsupported plugin: got %v", err)
+	}
+	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - name: tfstate\n    config: {}\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "config.url or config.path") {
+		t.Errorf("plugin without location: got %v", err)
+	}
+	state, _ := filepath.Abs("testdata/tfstate/terraform.tfstate")
+	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - {name: tfstate, config: {path: "+state+"}}\n  - {name: tfstate, config: {path: "+state+"}}\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "plugins[1]") || !strings.Contains(err.Error(), "func_prefix") {
+		t.Errorf("duplicate plugin functions: got %v", err)
+	}
+	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - {name: tfstate, config: {path: nope.tfstate}}\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope.tfstate")) {
+		t.Errorf("missing state file: got %v", err)
+	}
+}
