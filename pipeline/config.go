@@ -120,7 +120,7 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 		return nil, err
 	}
 	r := newRenderer(env, opts.ExtStr, opts.ExtCode, opts.AWS)
-	body, err := r.renderFile(path)
+	body, err := r.renderFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}

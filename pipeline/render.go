@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -82,7 +84,7 @@ func (c *Config) RenderServiceDefinition(ctx context.Context) (*Definition, erro
 // Go template, then JSON. Relative paths are relative to the config file.
 func (c *Config) RenderFile(ctx context.Context, path string) (*Definition, error) {
 	path = c.resolve(path)
-	body, err := c.r.renderFile(path)
+	body, err := c.r.renderFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func overrideImages(d *Definition, images map[string]string) error {
 		found[name] = true
 		setKey(cm, "image", image)
 	}
-	for name := range images {
+	for _, name := range slices.Sorted(maps.Keys(images)) {
 		if !found[name] {
 			return fmt.Errorf("%s: image override: no container named %q (containers: %s)", d.Path, name, strings.Join(names, ", "))
 		}
@@ -190,9 +192,11 @@ type renderer struct {
 	env     func(string) (string, bool)
 	extStr  map[string]string
 	extCode map[string]string
-	funcs   template.FuncMap
-	natives []*jsonnet.NativeFunction
 	region  string
+
+	// Functions added by plugins while the config loads.
+	pluginFuncs   template.FuncMap
+	pluginNatives []*jsonnet.NativeFunction
 
 	awsOnce sync.Once
 	aws     *AWS
@@ -203,18 +207,39 @@ type renderer struct {
 }
 
 func newRenderer(env func(string) (string, bool), extStr, extCode map[string]string, a *AWS) *renderer {
-	r := &renderer{env: env, extStr: extStr, extCode: extCode, aws: a, ssmCache: map[string]*ssm.GetParameterOutput{}}
-	if a != nil {
-		r.awsOnce.Do(func() {})
+	return &renderer{
+		env: env, extStr: extStr, extCode: extCode, aws: a,
+		pluginFuncs: template.FuncMap{},
+		ssmCache:    map[string]*ssm.GetParameterOutput{},
 	}
-	r.funcs = template.FuncMap{
-		"env":                r.envFunc,
-		"must_env":           r.mustEnv,
-		"json_escape":        jsonEscape,
-		"ssm":                r.ssmTemplate,
-		"secretsmanager_arn": r.secretARN,
+}
+
+// funcs returns the template functions; AWS lookups run under ctx.
+func (r *renderer) funcs(ctx context.Context) template.FuncMap {
+	fm := template.FuncMap{
+		"env":         r.envFunc,
+		"must_env":    r.mustEnv,
+		"json_escape": jsonEscape,
+		"ssm": func(name string, index ...int) (string, error) {
+			switch len(index) {
+			case 0:
+				return r.ssm(ctx, name, -1)
+			case 1:
+				return r.ssm(ctx, name, index[0])
+			}
+			return "", fmt.Errorf("ssm %s: at most one index allowed", name)
+		},
+		"secretsmanager_arn": func(name string) (string, error) { return r.secretARN(ctx, name) },
 	}
-	r.natives = []*jsonnet.NativeFunction{
+	for k, f := range r.pluginFuncs {
+		fm[k] = f
+	}
+	return fm
+}
+
+// natives returns the Jsonnet native functions; AWS lookups run under ctx.
+func (r *renderer) natives(ctx context.Context) []*jsonnet.NativeFunction {
+	return append([]*jsonnet.NativeFunction{
 		{
 			// The default may be any Jsonnet value, e.g. env('REPLICAS', 1).
 			Name:   "env",
@@ -231,7 +256,7 @@ func newRenderer(env func(string) (string, bool), extStr, extCode map[string]str
 			},
 		},
 		native("must_env", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.mustEnv(a[0]) }),
-		native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(a[0], -1) }),
+		native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(ctx, a[0], -1) }),
 		{
 			Name:   "ssm_list",
 			Params: []ast.Identifier{"name", "index"},
@@ -241,12 +266,11 @@ func newRenderer(env func(string) (string, bool), extStr, extCode map[string]str
 				if !ok1 || !ok2 {
 					return nil, errors.New("ssm_list expects a string name and a number index")
 				}
-				return r.ssm(name, int(index))
+				return r.ssm(ctx, name, int(index))
 			},
 		},
-		native("secretsmanager_arn", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.secretARN(a[0]) }),
-	}
-	return r
+		native("secretsmanager_arn", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.secretARN(ctx, a[0]) }),
+	}, r.pluginNatives...)
 }
 
 // native wraps a Jsonnet native function whose arguments are all strings.
@@ -268,14 +292,14 @@ func native(name string, params []ast.Identifier, f func([]string) (any, error))
 }
 
 // renderFile renders path by its extension into JSON.
-func (r *renderer) renderFile(path string) ([]byte, error) {
+func (r *renderer) renderFile(ctx context.Context, path string) ([]byte, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", path, err)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yml", ".yaml":
-		out, err := r.template(path, src)
+		out, err := r.template(ctx, path, src)
 		if err != nil {
 			return nil, err
 		}
@@ -285,16 +309,16 @@ func (r *renderer) renderFile(path string) ([]byte, error) {
 		}
 		return js, nil
 	default:
-		out, err := r.jsonnet(path, src)
+		out, err := r.jsonnet(ctx, path, src)
 		if err != nil {
 			return nil, err
 		}
-		return r.template(path, out)
+		return r.template(ctx, path, out)
 	}
 }
 
-func (r *renderer) template(path string, src []byte) ([]byte, error) {
-	t, err := template.New(filepath.Base(path)).Funcs(r.funcs).Parse(string(src))
+func (r *renderer) template(ctx context.Context, path string, src []byte) ([]byte, error) {
+	t, err := template.New(filepath.Base(path)).Funcs(r.funcs(ctx)).Parse(string(src))
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", path, err)
 	}
@@ -305,7 +329,7 @@ func (r *renderer) template(path string, src []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (r *renderer) jsonnet(path string, src []byte) ([]byte, error) {
+func (r *renderer) jsonnet(ctx context.Context, path string, src []byte) ([]byte, error) {
 	vm := jsonnet.MakeVM()
 	vm.Importer(&jsonnet.FileImporter{JPaths: []string{filepath.Dir(path)}})
 	for k, v := range r.extStr {
@@ -314,7 +338,7 @@ func (r *renderer) jsonnet(path string, src []byte) ([]byte, error) {
 	for k, v := range r.extCode {
 		vm.ExtCode(k, v)
 	}
-	for _, f := range r.natives {
+	for _, f := range r.natives(ctx) {
 		vm.NativeFunction(f)
 	}
 	out, err := vm.EvaluateAnonymousSnippet(path, string(src))
@@ -386,36 +410,29 @@ func jsonEscape(s string) string {
 	return string(b[1 : len(b)-1])
 }
 
-// clients returns the AWS clients, building them on first use.
-func (r *renderer) clients() (*AWS, error) {
+// clients returns the AWS clients, building them on first use when none
+// were given.
+func (r *renderer) clients(ctx context.Context) (*AWS, error) {
 	r.awsOnce.Do(func() {
-		r.aws, r.awsErr = NewAWS(context.Background(), AWSOptions{Region: r.region})
+		if r.aws == nil {
+			r.aws, r.awsErr = NewAWS(ctx, AWSOptions{Region: r.region})
+		}
 	})
 	return r.aws, r.awsErr
 }
 
-func (r *renderer) ssmTemplate(name string, index ...int) (string, error) {
-	switch len(index) {
-	case 0:
-		return r.ssm(name, -1)
-	case 1:
-		return r.ssm(name, index[0])
-	}
-	return "", fmt.Errorf("ssm %s: at most one index allowed", name)
-}
-
 // ssm reads a parameter with decryption; index >= 0 picks one element of a
 // StringList.
-func (r *renderer) ssm(name string, index int) (string, error) {
+func (r *renderer) ssm(ctx context.Context, name string, index int) (string, error) {
 	r.mu.Lock()
 	out, ok := r.ssmCache[name]
 	r.mu.Unlock()
 	if !ok {
-		a, err := r.clients()
+		a, err := r.clients(ctx)
 		if err != nil {
 			return "", err
 		}
-		out, err = a.SSM.GetParameter(context.Background(), &ssm.GetParameterInput{
+		out, err = a.SSM.GetParameter(ctx, &ssm.GetParameterInput{
 			Name:           aws.String(name),
 			WithDecryption: aws.Bool(true),
 		})
@@ -440,12 +457,12 @@ func (r *renderer) ssm(name string, index int) (string, error) {
 	return items[index], nil
 }
 
-func (r *renderer) secretARN(name string) (string, error) {
-	a, err := r.clients()
+func (r *renderer) secretARN(ctx context.Context, name string) (string, error) {
+	a, err := r.clients(ctx)
 	if err != nil {
 		return "", err
 	}
-	out, err := a.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	out, err := a.SecretsManager.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	if err != nil {
 		return "", fmt.Errorf("describing secret %s: %w", name, err)
 	}
@@ -462,13 +479,13 @@ func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) error {
 		return err
 	}
 	name := p.FuncPrefix + "tfstate"
-	if _, dup := r.funcs[name]; dup {
+	if _, dup := r.funcs(ctx)[name]; dup {
 		return fmt.Errorf("loading tfstate plugin: function %s is already defined; set a distinct func_prefix", name)
 	}
 	for k, f := range state.FuncMapWithName(ctx, name) {
-		r.funcs[k] = f
+		r.pluginFuncs[k] = f
 	}
-	r.natives = append(r.natives, state.JsonnetNativeFuncsWithPrefix(ctx, p.FuncPrefix)...)
+	r.pluginNatives = append(r.pluginNatives, state.JsonnetNativeFuncsWithPrefix(ctx, p.FuncPrefix)...)
 	return nil
 }
 
@@ -493,7 +510,7 @@ func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]a
 		return st, nil
 	}
 	if bucket, key, ok := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/"); ok && strings.HasPrefix(loc, "s3://") {
-		a, err := r.clients()
+		a, err := r.clients(ctx)
 		if err != nil {
 			return nil, err
 		}
