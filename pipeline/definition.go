@@ -101,14 +101,14 @@ func decodeDefinition(path string, body map[string]any, v any) error {
 // names and their unset zero values left out.
 func CanonicalJSON(v any) ([]byte, error) {
 	if m, ok := v.(map[string]any); ok {
-		v = cloneJSON(m) // dropEmpty must not change the caller's map
+		v = cloneJSON(m) // prune must not change the caller's map
 	} else {
 		v = apiValue(reflect.ValueOf(v), false)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(dropEmpty(v)); err != nil {
+	if err := enc.Encode(prune(v, false)); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
@@ -250,7 +250,7 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 	sortBy(m, "containerDefinitions", "name")
 	sortBy(m, "volumes", "name")
 	dropTags(m, opts.IgnoreTags)
-	return dropFalseObject(m), nil
+	return pruneObject(m), nil
 }
 
 // NormalizeServiceDefinition returns the comparable form of a service
@@ -296,7 +296,7 @@ func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeO
 		}
 	}
 	dropTags(m, opts.IgnoreTags)
-	return dropFalseObject(m), nil
+	return pruneObject(m), nil
 }
 
 func setDefault(m map[string]any, k string, v any) {
@@ -383,45 +383,10 @@ func dropTags(m map[string]any, ignore []string) {
 	})
 }
 
-// dropFalseObject is dropFalse for a top-level object, never nil.
-func dropFalseObject(m map[string]any) map[string]any {
-	if out, ok := dropFalse(m).(map[string]any); ok {
+// pruneObject prunes a top-level object for comparison; never nil.
+func pruneObject(m map[string]any) map[string]any {
+	if out, ok := prune(m, true).(map[string]any); ok {
 		return out
 	}
 	return map[string]any{}
-}
-
-// dropFalse removes false booleans, nulls and empty lists and objects: the
-// API treats an unset boolean as false.
-func dropFalse(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if e = dropFalse(e); e == nil {
-				delete(v, k)
-			} else {
-				v[k] = e
-			}
-		}
-		if len(v) == 0 {
-			return nil
-		}
-		return v
-	case []any:
-		out := v[:0]
-		for _, e := range v {
-			if e = dropFalse(e); e != nil {
-				out = append(out, e)
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case bool:
-		if !v {
-			return nil
-		}
-	}
-	return v
 }

@@ -98,7 +98,7 @@ func (c *Config) RenderFile(ctx context.Context, path string) (*Definition, erro
 	if !ok {
 		return nil, fmt.Errorf("%s: definition is not an object", path)
 	}
-	m, _ = dropEmpty(m).(map[string]any)
+	prune(m, false) // in place: a map stays the same map
 	return &Definition{Path: path, Body: m}, nil
 }
 
@@ -156,25 +156,27 @@ func setKey(m map[string]any, key string, v any) {
 	m[key] = v
 }
 
-// dropEmpty removes nulls and empty lists, recursively.
-func dropEmpty(v any) any {
+// prune removes nulls and empty lists, recursively. For comparisons
+// (forCompare) it also removes false booleans and empty objects, which the
+// ECS API treats as unset.
+func prune(v any, forCompare bool) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, e := range v {
-			if e = dropEmpty(e); e == nil {
+			if e = prune(e, forCompare); e == nil {
 				delete(v, k)
 			} else {
 				v[k] = e
 			}
 		}
-		return v
-	case []any:
-		if len(v) == 0 {
+		if forCompare && len(v) == 0 {
 			return nil
 		}
+		return v
+	case []any:
 		out := v[:0]
 		for _, e := range v {
-			if e = dropEmpty(e); e != nil {
+			if e = prune(e, forCompare); e != nil {
 				out = append(out, e)
 			}
 		}
@@ -182,6 +184,10 @@ func dropEmpty(v any) any {
 			return nil
 		}
 		return out
+	case bool:
+		if forCompare && !v {
+			return nil
+		}
 	}
 	return v
 }
