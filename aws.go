@@ -4,16 +4,15 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
 
 	"context"
+	"errors"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
-// awsConfig builds the AWS configuration for a region (the module's own
-// when empty) from the module's secrets and endpoint override.
-func (m *EcsPipeline) awsConfig(ctx context.Context, region string) (aws.Config, error) {
+// aws builds the AWS clients for a region (the module's own when empty)
+// from the module's secrets and endpoint override.
+func (m *EcsPipeline) aws(ctx context.Context, region string) (*pipeline.AWS, error) {
 	o := pipeline.AWSOptions{Region: region, EndpointURL: m.EndpointURL}
 	if o.Region == "" {
 		o.Region = m.Region
@@ -31,19 +30,22 @@ func (m *EcsPipeline) awsConfig(ctx context.Context, region string) (aws.Config,
 		}
 		v, err := s.secret.Plaintext(ctx)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("reading AWS credentials: %w", err)
+			return nil, fmt.Errorf("reading AWS credentials: %w", err)
 		}
 		*s.into = v
 	}
 	if m.Endpoint != nil {
 		if _, err := m.Endpoint.Start(ctx); err != nil {
-			return aws.Config{}, fmt.Errorf("starting the AWS endpoint service: %w", err)
+			return nil, fmt.Errorf("starting the AWS endpoint service: %w", err)
 		}
 		url, err := m.Endpoint.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"})
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("resolving the AWS endpoint service: %w", err)
+			return nil, fmt.Errorf("resolving the AWS endpoint service: %w", err)
 		}
 		o.EndpointURL = url
 	}
-	return pipeline.LoadAWSConfig(ctx, o)
+	if o.Region == "" {
+		return nil, errors.New("no AWS region: pass --region")
+	}
+	return pipeline.NewAWS(ctx, o)
 }

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
@@ -75,11 +73,11 @@ func (m *EcsPipeline) Publish(
 		}
 	}
 
-	cfg, err := m.awsConfig(ctx, repo.Region)
+	clients, err := m.aws(ctx, repo.Region)
 	if err != nil {
 		return "", err
 	}
-	api := ecr.NewFromConfig(cfg)
+	api := clients.ECR
 	if createRepository {
 		if _, err := pipeline.EnsureRepository(ctx, api, repo); err != nil {
 			return "", err

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
@@ -88,16 +86,22 @@ func awsArgs(motoURL string) []string {
 	}
 }
 
-// ecrToken asks moto's ECR for the registry password, as publish will.
-func ecrToken(t *testing.T, motoURL string) string {
+// motoClients are AWS clients pointed at moto.
+func motoClients(t *testing.T, motoURL string) *pipeline.AWS {
 	t.Helper()
-	cfg, err := pipeline.LoadAWSConfig(context.Background(), pipeline.AWSOptions{
+	clients, err := pipeline.NewAWS(context.Background(), pipeline.AWSOptions{
 		Region: "us-east-1", AccessKeyID: fakeAccessKeyID, SecretAccessKey: fakeSecretAccessKey, EndpointURL: motoURL,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := pipeline.ECRLogin(context.Background(), ecr.NewFromConfig(cfg))
+	return clients
+}
+
+// ecrToken asks moto's ECR for the registry password, as publish will.
+func ecrToken(t *testing.T, motoURL string) string {
+	t.Helper()
+	creds, err := pipeline.ECRLogin(context.Background(), motoClients(t, motoURL).ECR)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/internal/registryserver"
 	"github.com/ecs-pipeline/ecs-pipeline/internal/testserver"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
 // TestPublish pushes the sample app from a git checkout to the stand-in
@@ -173,13 +172,7 @@ func TestPublishBadInput(t *testing.T) {
 // assertRepositoryExists checks moto's ECR for a repository.
 func assertRepositoryExists(t *testing.T, motoURL, name string) {
 	t.Helper()
-	cfg, err := pipeline.LoadAWSConfig(context.Background(), pipeline.AWSOptions{
-		Region: "us-east-1", AccessKeyID: fakeAccessKeyID, SecretAccessKey: fakeSecretAccessKey, EndpointURL: motoURL,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ecr.NewFromConfig(cfg).DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	out, err := motoClients(t, motoURL).ECR.DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
 	if err != nil || len(out.Repositories) != 1 || aws.ToString(out.Repositories[0].RepositoryName) != name {
 		t.Errorf("ECR repository %q after publish --create-repository: %v", name, err)
 	}

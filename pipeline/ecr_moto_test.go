@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 )
 
@@ -14,13 +12,13 @@ import (
 // through an endpoint override as a rehearsal would.
 func TestECRAgainstMoto(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := LoadAWSConfig(ctx, AWSOptions{
+	clients, err := NewAWS(ctx, AWSOptions{
 		Region: "ap-northeast-1", AccessKeyID: "AKIDMOTO", SecretAccessKey: "moto-secret", EndpointURL: motoserver.Start(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := ecr.NewFromConfig(cfg)
+	api := clients.ECR
 
 	creds, err := ECRLogin(ctx, api)
 	if err != nil {
@@ -42,7 +40,7 @@ func TestECRAgainstMoto(t *testing.T) {
 	}
 }
 
-func TestLoadAWSConfigRejectsBadInput(t *testing.T) {
+func TestNewAWSRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		o    AWSOptions
@@ -51,8 +49,8 @@ func TestLoadAWSConfigRejectsBadInput(t *testing.T) {
 		{AWSOptions{Region: "us-east-1", EndpointURL: "localhost:4566"}, `endpoint "localhost:4566" is not an http(s) URL`},
 		{AWSOptions{Region: "us-east-1", AccessKeyID: "AKID"}, "an access key id needs a secret access key"},
 	} {
-		if _, err := LoadAWSConfig(ctx, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("LoadAWSConfig(%+v) = %v, want an error saying %q", c.o, err, c.want)
+		if _, err := NewAWS(ctx, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewAWS(%+v) = %v, want an error saying %q", c.o, err, c.want)
 		}
 	}
 }

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+// TaskDefinitionDescriber is the part of the ECS client that reads a running
+// task definition.
+type TaskDefinitionDescriber interface {
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+}
+
+// DiffOptions configures DiffTaskDefinitions and DiffServiceDefinitions.
+type DiffOptions struct {
+	// FromFile and ToFile label the running and local sides in the diff
+	// header; they default to "running" and "local".
+	FromFile string
+	ToFile   string
+	// IgnoreTags are tag keys left out of the comparison (ignore.tags).
+	IgnoreTags []string
+}
+
+// DiffTaskDefinitions returns a unified diff from the running to the local
+// task definition after normalising both, or "" when they are equal. Each
+// side may be a map[string]any, JSON ([]byte or json.RawMessage), or an SDK
+// value such as *types.TaskDefinition or *ecs.RegisterTaskDefinitionInput.
+func DiffTaskDefinitions(running, local any, opts DiffOptions) (string, error) {
+	return diffDefinitions(running, local, opts, NormalizeTaskDefinition)
+}
+
+// DiffServiceDefinitions is DiffTaskDefinitions for service definitions;
+// a side may also be a *types.Service.
+func DiffServiceDefinitions(running, local any, opts DiffOptions) (string, error) {
+	return diffDefinitions(running, local, opts, NormalizeServiceDefinition)
+}
+
+// DescribeTaskDefinition reads a running task definition, with its tags, as
+// a plain value ready for DiffTaskDefinitions.
+func DescribeTaskDefinition(ctx context.Context, ecsClient TaskDefinitionDescriber, name string) (map[string]any, error) {
+	out, err := ecsClient.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(name),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing task definition %s: %w", name, err)
+	}
+	m, _ := apiValue(reflect.ValueOf(out.TaskDefinition), false).(map[string]any)
+	if m == nil {
+		return nil, fmt.Errorf("describing task definition %s: empty response", name)
+	}
+	if tags := apiValue(reflect.ValueOf(out.Tags), false); tags != nil {
+		m["tags"] = tags
+	}
+	return m, nil
+}
+
+type normalizer func(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error)
+
+func diffDefinitions(running, local any, opts DiffOptions, normalize normalizer) (string, error) {
+	from, to := opts.FromFile, opts.ToFile
+	if from == "" {
+		from = "running"
+	}
+	if to == "" {
+		to = "local"
+	}
+	a, err := normalizedJSON(from, running, opts, normalize)
+	if err != nil {
+		return "", err
+	}
+	b, err := normalizedJSON(to, local, opts, normalize)
+	if err != nil {
+		return "", err
+	}
+	if a == b {
+		return "", nil
+	}
+	diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        difflib.SplitLines(a),
+		B:        difflib.SplitLines(b),
+		FromFile: from,
+		ToFile:   to,
+		Context:  3,
+	})
+	if err != nil {
+		return "", fmt.Errorf("diffing %s and %s: %w", from, to, err)
+	}
+	return diff, nil
+}
+
+// normalizedJSON normalises v and encodes it as indented JSON with sorted keys.
+func normalizedJSON(name string, v any, opts DiffOptions, normalize normalizer) (string, error) {
+	m, err := plainObject(name, v)
+	if err != nil {
+		return "", err
+	}
+	n, err := normalize(name, m, NormalizeOptions{IgnoreTags: opts.IgnoreTags})
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(n); err != nil {
+		return "", fmt.Errorf("encoding %s: %w", name, err)
+	}
+	return buf.String(), nil
+}
+
+// plainObject turns a map, JSON, Definition or SDK value into a plain object.
+func plainObject(name string, v any) (map[string]any, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, nil
+	case *Definition:
+		return v.Body, nil
+	case []byte:
+		return parseObject(name, v)
+	case json.RawMessage:
+		return parseObject(name, v)
+	case string:
+		return parseObject(name, []byte(v))
+	}
+	m, ok := apiValue(reflect.ValueOf(v), false).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("reading %s: %T is not a definition", name, v)
+	}
+	return m, nil
+}
+
+func parseObject(name string, b []byte) (map[string]any, error) {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, jsonError(name, b, err)
+	}
+	return m, nil
+}

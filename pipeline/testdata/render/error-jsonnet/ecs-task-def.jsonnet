@@ -1,0 +1,7 @@
+local name = 'app';
+{
+  family: name,
+  containerDefinitions: [
+    { name: name, image: undefined_variable },
+  ],
+}
