@@ -155,7 +155,6 @@ func (s *Simulator) listServiceDeployments(in *listServiceDeploymentsInput) (any
 
 func (t epochTime) before(u epochTime) bool { return time.Time(t).Before(time.Time(u)) }
 
-
 // findServiceDeployment resolves a service deployment ARN.
 func (s *Simulator) findServiceDeployment(arn string) (*service, *serviceDeployment) {
 	_, path, ok := strings.Cut(arn, ":service-deployment/")

@@ -197,6 +197,7 @@ func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
 		s.tags[svc.ServiceArn] = in.Tags
 	}
 	s.deploy(svc, td.arn)
+	s.reconcile(svc)
 	s.settle()
 	return map[string]any{"service": s.serviceView(svc, false)}, nil
 }
