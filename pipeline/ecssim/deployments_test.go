@@ -100,7 +100,9 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 	e.createService(v1, 4, rollbackBreaker)
 	failedID := aws.ToString(e.update(v2).Deployments[0].Id)
 
-	rolling := e.stepUntil("circuit breaker tripped", func(s *types.Service) bool { return len(s.Deployments) > 1 && aws.ToString(s.Deployments[0].Id) != failedID })
+	rolling := e.stepUntil("circuit breaker tripped", func(s *types.Service) bool {
+		return len(s.Deployments) > 1 && aws.ToString(s.Deployments[0].Id) != failedID
+	})
 	var failed types.Deployment
 	for _, d := range rolling.Deployments {
 		if aws.ToString(d.Id) == failedID {

@@ -11,3 +11,5 @@ func hasCode(err error, code string) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
