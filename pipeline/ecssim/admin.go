@@ -8,20 +8,8 @@ import (
 	"time"
 )
 
-// serveAdmin serves the /_sim/ endpoints, which let a test that drives the
-// simulator in another process script it:
-//
-//	GET    /_sim/healthz          200 "ok"
-//	GET    /_sim/faults           the active faults
-//	POST   /_sim/faults           add a fault: {"kind":"throttle","operation":"UpdateService","count":2}
-//	DELETE /_sim/faults           clear the faults
-//	GET    /_sim/behaviors        the scripted behaviours by key
-//	POST   /_sim/behaviors        {"key":"web","behavior":{"startDelay":"10s","failure":{"kind":"health-check","after":"30s"}}}
-//	DELETE /_sim/behaviors        forget the scripted behaviours
-//	GET    /_sim/requests         the request log; ?operation=X and ?mutating=true filter it
-//	DELETE /_sim/requests         empty the request log
-//	GET    /_sim/clock            {"now": simulated time}
-//	POST   /_sim/clock/advance    {"duration":"5m"} moves simulated time forward
+// serveAdmin serves the /_sim/ endpoints listed in the package
+// documentation.
 func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + r.URL.Path
 	switch route {

@@ -110,8 +110,10 @@ func (s *Simulator) startDeployment(svc *service, taskDef string) *deployment {
 	for _, old := range svc.Deployments {
 		old.Status = "ACTIVE"
 		old.UpdatedAt = epochTime(s.now)
-		if sd := old.sd; sd != nil && (sd.Status == "PENDING" || sd.Status == "IN_PROGRESS") {
-			s.finishServiceDeployment(sd, "STOPPED", "A newer service deployment replaced this one.")
+		for _, sd := range []*serviceDeployment{old.sd, old.rollbackOf} {
+			if sd != nil && (sd.Status == "PENDING" || sd.Status == "IN_PROGRESS" || sd.Status == "ROLLBACK_IN_PROGRESS") {
+				s.finishServiceDeployment(sd, "STOPPED", "A newer service deployment replaced this one.")
+			}
 		}
 	}
 	svc.Deployments = append([]*deployment{d}, svc.Deployments...)

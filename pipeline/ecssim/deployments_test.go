@@ -227,25 +227,66 @@ func TestStopServiceDeploymentRollsBack(t *testing.T) {
 }
 
 func TestTimeScaleRunsFiveMinuteDeploymentQuickly(t *testing.T) {
+	// Start 1m, healthy 3m later, old tasks drain for 1m: five minutes.
 	b := ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: 3 * time.Minute, DrainDelay: time.Minute}
 	srv := ecssim.NewServer(t, ecssim.WithTimeScale(1200), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(b))
 	e := &env{t: t, ctx: t.Context(), srv: srv, ecs: srv.ECSClient()}
 	v1 := e.register("web", "web:1")
-	began := time.Now()
-	simBegan := srv.Now()
+	v2 := e.register("web", "web:2")
 	if _, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String(v1), DesiredCount: aws.Int32(2)}); err != nil {
 		t.Fatalf("creating service: %v", err)
 	}
-	for primary(e.service()).RolloutState != types.DeploymentRolloutStateCompleted {
-		if time.Since(began) > 5*time.Second {
-			t.Fatalf("a 4-minute deployment took over 5s at time scale 1200: %s", deploymentsString(e.service()))
+	waitCompleted := func(what string) time.Duration {
+		began := time.Now()
+		for {
+			s := e.service()
+			if len(s.Deployments) == 1 && primary(s).RolloutState == types.DeploymentRolloutStateCompleted {
+				return time.Since(began)
+			}
+			if time.Since(began) > 10*time.Second {
+				t.Fatalf("%s: not completed after 10s at time scale 1200: %s", what, deploymentsString(s))
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	if took := time.Since(began); took > 2*time.Second {
-		t.Errorf("deployment took %v of wall time", took)
+	waitCompleted("create")
+
+	simBegan := srv.Now()
+	e.update(v2)
+	took := waitCompleted("update")
+	if took > 2*time.Second {
+		t.Errorf("a five-minute deployment took %v of wall time", took)
 	}
-	if simTook := srv.Now().Sub(simBegan); simTook < 4*time.Minute {
-		t.Errorf("deployment took %v of simulated time, want at least 4m", simTook)
+	if simTook := srv.Now().Sub(simBegan); simTook < 5*time.Minute {
+		t.Errorf("deployment took %v of simulated time, want at least 5m", simTook)
+	}
+}
+
+func TestNewerDeploymentSupersedesOne(t *testing.T) {
+	slow := ecssim.Healthy()
+	slow.StartDelay = 20 * time.Minute
+	e := newEnv(t, ecssim.WithBehavior("web:2", slow))
+	v1 := e.register("web", "web:1")
+	v2 := e.register("web", "web:2")
+	v3 := e.register("web", "web:3")
+	e.createService(v1, 2, rollbackBreaker)
+	id2 := aws.ToString(e.update(v2).Deployments[0].Id)
+	e.clock.Advance(time.Minute)
+	id3 := aws.ToString(e.update(v3).Deployments[0].Id)
+
+	done := e.stepUntil("v3 completed", func(s *types.Service) bool {
+		return len(s.Deployments) == 1 && primary(s).RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	if aws.ToString(done.TaskDefinition) != v3 || done.RunningCount != 2 {
+		t.Errorf("service runs %s with %d tasks", aws.ToString(done.TaskDefinition), done.RunningCount)
+	}
+	if sd := e.serviceDeployment(id2); sd.Status != types.ServiceDeploymentStatusStopped || sd.StoppedAt == nil {
+		t.Errorf("superseded service deployment = %s stopped at %v, want STOPPED", sd.Status, sd.StoppedAt)
+	}
+	if sd := e.serviceDeployment(id3); sd.Status != types.ServiceDeploymentStatusSuccessful || len(sd.SourceServiceRevisions) != 2 {
+		t.Errorf("newest service deployment = %s with %d sources, want SUCCESSFUL from 2", sd.Status, len(sd.SourceServiceRevisions))
+	}
+	if running, err := e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), StartedBy: aws.String(id2)}); err != nil || len(running.TaskArns) != 0 {
+		t.Errorf("superseded deployment still has running tasks: %v %v", err, running)
 	}
 }

@@ -26,15 +26,33 @@
 //     definition with a Behavior: healthy after a delay, failing health
 //     checks, an essential container exiting, failing to start.
 //   - Tags (TagResource, UntagResource, ListTagsForResource).
-//   - Faults (throttling, 5xx, connection resets, latency), a request log,
-//     and admin endpoints under /_sim/ to script all of it from another
-//     process (see serveAdmin).
+//   - Faults (throttling, 5xx, connection resets, latency), injected before
+//     a call touches any state, and a request log of every call.
 //   - Pass-through: requests that are not ECS calls (ECR, STS, S3, ...) are
 //     proxied unchanged to an upstream such as moto.
 //
 // Time is simulated: the simulator catches up with its Clock whenever it
 // is called, so a scaled clock makes a five-minute deployment take
 // milliseconds and a ManualClock makes tests deterministic.
+//
+// A test that drives the simulator in another process (cmd/ecssim) scripts
+// it through admin endpoints; durations are Go duration strings:
+//
+//	GET    /_sim/healthz        200 "ok"
+//	GET    /_sim/faults         the faults not yet used up
+//	POST   /_sim/faults         add a Fault: {"kind":"throttle","operation":"UpdateService","count":2}
+//	                            kinds: throttle, server-error, reset, latency ("latency":"2s");
+//	                            "rate":0.5 affects half the matching calls
+//	DELETE /_sim/faults         clear the faults
+//	GET    /_sim/behaviors      the scripted behaviours by key
+//	POST   /_sim/behaviors      {"key":"web:2","behavior":{"startDelay":"10s","healthyAfter":"20s",
+//	                            "drainDelay":"10s","failure":{"kind":"health-check","after":"30s"}}}
+//	                            failure kinds: health-check, exit ("exitCode", "reason"), start ("reason")
+//	DELETE /_sim/behaviors      forget the scripted behaviours
+//	GET    /_sim/requests       the request log; ?operation=UpdateService and ?mutating=true filter it
+//	DELETE /_sim/requests       empty the request log
+//	GET    /_sim/clock          {"now": simulated time}
+//	POST   /_sim/clock/advance  {"duration":"5m"} moves simulated time forward
 //
 // What it does not simulate: request signing checks, IAM, container
 // instances and placement, capacity providers, load balancers beyond the
