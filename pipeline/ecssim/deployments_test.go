@@ -194,9 +194,7 @@ func TestCircuitBreakerWithoutRollbackFails(t *testing.T) {
 }
 
 func TestStopServiceDeploymentRollsBack(t *testing.T) {
-	slow := ecssim.Healthy()
-	slow.StartDelay = 20 * time.Minute
-	e := newEnv(t, ecssim.WithBehavior("web:2", slow))
+	e := newEnv(t, ecssim.WithBehavior("web:2", slowStart()))
 	v1 := e.register("web", "web:1")
 	v2 := e.register("web", "web:2")
 	e.createService(v1, 2, nil)
@@ -263,9 +261,7 @@ func TestTimeScaleRunsFiveMinuteDeploymentQuickly(t *testing.T) {
 }
 
 func TestNewerDeploymentSupersedesOne(t *testing.T) {
-	slow := ecssim.Healthy()
-	slow.StartDelay = 20 * time.Minute
-	e := newEnv(t, ecssim.WithBehavior("web:2", slow))
+	e := newEnv(t, ecssim.WithBehavior("web:2", slowStart()))
 	v1 := e.register("web", "web:1")
 	v2 := e.register("web", "web:2")
 	v3 := e.register("web", "web:3")
@@ -288,5 +284,42 @@ func TestNewerDeploymentSupersedesOne(t *testing.T) {
 	}
 	if running, err := e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), StartedBy: aws.String(id2)}); err != nil || len(running.TaskArns) != 0 {
 		t.Errorf("superseded deployment still has running tasks: %v %v", err, running)
+	}
+}
+
+// slowStart is a healthy behaviour whose tasks take 20 minutes to start.
+func slowStart() ecssim.Behavior {
+	b := ecssim.Healthy()
+	b.StartDelay = 20 * time.Minute
+	return b
+}
+
+func TestEventsKeepTheNewestHundred(t *testing.T) {
+	e := newEnv(t)
+	e.createService(e.register("web", "web:1"), 1, nil)
+	for range 30 {
+		if _, err := e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), ForceNewDeployment: true}); err != nil {
+			t.Fatal(err)
+		}
+		e.stepUntil("redeployed", func(s *types.Service) bool {
+			return len(s.Deployments) == 1 && primary(s).RolloutState == types.DeploymentRolloutStateCompleted
+		})
+	}
+	s := e.service()
+	if len(s.Events) != 100 {
+		t.Fatalf("%d events, want the newest 100", len(s.Events))
+	}
+	seen := map[string]bool{}
+	for i, ev := range s.Events {
+		if seen[aws.ToString(ev.Id)] {
+			t.Errorf("duplicate event id %s", aws.ToString(ev.Id))
+		}
+		seen[aws.ToString(ev.Id)] = true
+		if i > 0 && ev.CreatedAt.After(*s.Events[i-1].CreatedAt) {
+			t.Errorf("event %d is newer than event %d", i, i-1)
+		}
+	}
+	if got := aws.ToString(s.Events[0].Message); got != "(service web) has reached a steady state." {
+		t.Errorf("newest event = %q", got)
 	}
 }
