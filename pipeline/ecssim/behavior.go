@@ -1,0 +1,154 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Behavior scripts what the tasks of a task definition do once the service
+// scheduler starts them. The zero Behavior starts, passes its health checks
+// and stops instantly.
+type Behavior struct {
+	// StartDelay is how long a task spends PROVISIONING and PENDING before
+	// it is RUNNING (image pull, ENI attachment, a slow start).
+	StartDelay time.Duration
+	// HealthyAfter is how long a RUNNING task takes to pass its health
+	// checks; only healthy tasks let the scheduler stop old ones.
+	HealthyAfter time.Duration
+	// DrainDelay is how long a task the scheduler stops takes to reach
+	// STOPPED (load balancer deregistration delay plus stop timeout).
+	DrainDelay time.Duration
+	// Failure, when set, makes every task fail.
+	Failure *Failure
+}
+
+// FailureKind says how a task fails.
+type FailureKind string
+
+const (
+	// FailHealthCheck: the task runs, then fails its load balancer health
+	// checks and the scheduler stops it.
+	FailHealthCheck FailureKind = "health-check"
+	// FailExit: the essential container exits.
+	FailExit FailureKind = "exit"
+	// FailStart: the task never reaches RUNNING (e.g. the image cannot be
+	// pulled).
+	FailStart FailureKind = "start"
+)
+
+// Failure describes how and when a task fails.
+type Failure struct {
+	Kind FailureKind
+	// After is the time from RUNNING to the failure, for FailHealthCheck
+	// and FailExit; FailStart fails at the end of StartDelay.
+	After time.Duration
+	// ExitCode is the essential container's exit code, for FailExit.
+	ExitCode int32
+	// Reason is the container's reason for FailExit (e.g.
+	// "OutOfMemoryError: Container killed due to memory usage") and the
+	// task's stopped reason for FailStart.
+	Reason string
+}
+
+// Default delays of the Behavior constructors, in simulated time.
+const (
+	defaultStartDelay   = 10 * time.Second
+	defaultHealthyAfter = 20 * time.Second
+	defaultDrainDelay   = 10 * time.Second
+)
+
+// Healthy returns the default behaviour: tasks are RUNNING after 10s,
+// healthy 20s later, and drain in 10s when stopped.
+func Healthy() Behavior {
+	return Behavior{StartDelay: defaultStartDelay, HealthyAfter: defaultHealthyAfter, DrainDelay: defaultDrainDelay}
+}
+
+// FailsHealthChecks returns a behaviour whose tasks run but fail their load
+// balancer health checks after d.
+func FailsHealthChecks(d time.Duration) Behavior {
+	b := Healthy()
+	b.HealthyAfter = d + time.Second // never reached: the failure comes first
+	b.Failure = &Failure{Kind: FailHealthCheck, After: d}
+	return b
+}
+
+// ExitsWith returns a behaviour whose essential container exits with code
+// and reason d after the task is RUNNING.
+func ExitsWith(code int32, reason string, d time.Duration) Behavior {
+	b := Healthy()
+	b.HealthyAfter = d + time.Second
+	b.Failure = &Failure{Kind: FailExit, After: d, ExitCode: code, Reason: reason}
+	return b
+}
+
+// FailsToStart returns a behaviour whose tasks stop before RUNNING with the
+// given stopped reason.
+func FailsToStart(reason string) Behavior {
+	b := Healthy()
+	b.Failure = &Failure{Kind: FailStart, Reason: reason}
+	return b
+}
+
+// behaviorJSON is how the admin endpoint spells a Behavior: durations as
+// Go duration strings ("1m30s").
+type behaviorJSON struct {
+	StartDelay   duration     `json:"startDelay,omitempty"`
+	HealthyAfter duration     `json:"healthyAfter,omitempty"`
+	DrainDelay   duration     `json:"drainDelay,omitempty"`
+	Failure      *failureJSON `json:"failure,omitempty"`
+}
+
+type failureJSON struct {
+	Kind     FailureKind `json:"kind"`
+	After    duration    `json:"after,omitempty"`
+	ExitCode int32       `json:"exitCode,omitempty"`
+	Reason   string      `json:"reason,omitempty"`
+}
+
+// MarshalJSON encodes b with durations as strings.
+func (b Behavior) MarshalJSON() ([]byte, error) {
+	v := behaviorJSON{StartDelay: duration(b.StartDelay), HealthyAfter: duration(b.HealthyAfter), DrainDelay: duration(b.DrainDelay)}
+	if f := b.Failure; f != nil {
+		v.Failure = &failureJSON{Kind: f.Kind, After: duration(f.After), ExitCode: f.ExitCode, Reason: f.Reason}
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (b *Behavior) UnmarshalJSON(data []byte) error {
+	var v behaviorJSON
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*b = Behavior{StartDelay: time.Duration(v.StartDelay), HealthyAfter: time.Duration(v.HealthyAfter), DrainDelay: time.Duration(v.DrainDelay)}
+	if f := v.Failure; f != nil {
+		switch f.Kind {
+		case FailHealthCheck, FailExit, FailStart:
+		default:
+			return fmt.Errorf("unknown failure kind %q", f.Kind)
+		}
+		b.Failure = &Failure{Kind: f.Kind, After: time.Duration(f.After), ExitCode: f.ExitCode, Reason: f.Reason}
+	}
+	return nil
+}
+
+// duration is a time.Duration spelled as a string in JSON.
+type duration time.Duration
+
+func (d duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decoding duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("decoding duration: %w", err)
+	}
+	*d = duration(v)
+	return nil
+}

@@ -1,0 +1,235 @@
+package ecssim
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// serviceDeployment is the history record of one deployment of a service;
+// its JSON fields are the wire shape.
+type serviceDeployment struct {
+	ServiceDeploymentArn     string                  `json:"serviceDeploymentArn"`
+	ServiceArn               string                  `json:"serviceArn"`
+	ClusterArn               string                  `json:"clusterArn"`
+	CreatedAt                epochTime               `json:"createdAt"`
+	StartedAt                epochTime               `json:"startedAt,omitzero"`
+	FinishedAt               epochTime               `json:"finishedAt,omitzero"`
+	StoppedAt                epochTime               `json:"stoppedAt,omitzero"`
+	UpdatedAt                epochTime               `json:"updatedAt"`
+	SourceServiceRevisions   []revisionSummary       `json:"sourceServiceRevisions"`
+	TargetServiceRevision    *revisionSummary        `json:"targetServiceRevision"`
+	Status                   string                  `json:"status"`
+	StatusReason             string                  `json:"statusReason,omitempty"`
+	DeploymentConfiguration  deploymentConfiguration `json:"deploymentConfiguration"`
+	Rollback                 *rollbackInfo           `json:"rollback,omitempty"`
+	DeploymentCircuitBreaker *sdCircuitBreaker       `json:"deploymentCircuitBreaker,omitempty"`
+
+	target  *deployment
+	sources []*deployment
+}
+
+type revisionSummary struct {
+	Arn                string `json:"arn"`
+	RequestedTaskCount int32  `json:"requestedTaskCount"`
+	RunningTaskCount   int32  `json:"runningTaskCount"`
+	PendingTaskCount   int32  `json:"pendingTaskCount"`
+}
+
+type rollbackInfo struct {
+	Reason             string    `json:"reason"`
+	StartedAt          epochTime `json:"startedAt"`
+	ServiceRevisionArn string    `json:"serviceRevisionArn"`
+}
+
+type sdCircuitBreaker struct {
+	Status       string `json:"status"`
+	FailureCount int32  `json:"failureCount"`
+	Threshold    int32  `json:"threshold"`
+}
+
+type serviceDeploymentBrief struct {
+	ServiceDeploymentArn     string    `json:"serviceDeploymentArn"`
+	ServiceArn               string    `json:"serviceArn"`
+	ClusterArn               string    `json:"clusterArn"`
+	CreatedAt                epochTime `json:"createdAt"`
+	StartedAt                epochTime `json:"startedAt,omitzero"`
+	FinishedAt               epochTime `json:"finishedAt,omitzero"`
+	TargetServiceRevisionArn string    `json:"targetServiceRevisionArn"`
+	Status                   string    `json:"status"`
+	StatusReason             string    `json:"statusReason,omitempty"`
+}
+
+// final reports whether a service deployment status is terminal.
+func final(status string) bool {
+	switch status {
+	case "SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED":
+		return true
+	}
+	return false
+}
+
+// finishServiceDeployment moves sd to a terminal status.
+func (s *Simulator) finishServiceDeployment(sd *serviceDeployment, status, reason string) {
+	sd.Status, sd.StatusReason = status, reason
+	sd.FinishedAt = epochTime(s.now)
+	sd.UpdatedAt = epochTime(s.now)
+	if status == "STOPPED" {
+		sd.StoppedAt = epochTime(s.now)
+	}
+	if cb := sd.DeploymentCircuitBreaker; cb.Status == "MONITORING" {
+		cb.Status = "MONITORING_COMPLETE"
+	}
+}
+
+func summary(d *deployment) revisionSummary {
+	running, pending := countTasks(d.tasks)
+	return revisionSummary{Arn: d.revisionArn, RequestedTaskCount: int32(len(d.live())), RunningTaskCount: running, PendingTaskCount: pending}
+}
+
+// view returns a copy of sd with its revisions' current counts.
+func (sd *serviceDeployment) view() serviceDeployment {
+	v := *sd
+	target := summary(sd.target)
+	target.RequestedTaskCount = sd.target.DesiredCount
+	v.TargetServiceRevision = &target
+	v.SourceServiceRevisions = []revisionSummary{}
+	for _, d := range sd.sources {
+		v.SourceServiceRevisions = append(v.SourceServiceRevisions, summary(d))
+	}
+	cb := *sd.DeploymentCircuitBreaker
+	v.DeploymentCircuitBreaker = &cb
+	return v
+}
+
+func (sd *serviceDeployment) brief() serviceDeploymentBrief {
+	return serviceDeploymentBrief{
+		ServiceDeploymentArn:     sd.ServiceDeploymentArn,
+		ServiceArn:               sd.ServiceArn,
+		ClusterArn:               sd.ClusterArn,
+		CreatedAt:                sd.CreatedAt,
+		StartedAt:                sd.StartedAt,
+		FinishedAt:               sd.FinishedAt,
+		TargetServiceRevisionArn: sd.target.revisionArn,
+		Status:                   sd.Status,
+		StatusReason:             sd.StatusReason,
+	}
+}
+
+type listServiceDeploymentsInput struct {
+	Cluster   string   `json:"cluster"`
+	Service   string   `json:"service"`
+	Status    []string `json:"status"`
+	CreatedAt *struct {
+		Before *epochTime `json:"before"`
+		After  *epochTime `json:"after"`
+	} `json:"createdAt"`
+	listInput
+}
+
+func (s *Simulator) listServiceDeployments(in *listServiceDeploymentsInput) (any, *apiError) {
+	svc, err := s.service(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	briefs := []serviceDeploymentBrief{}
+	for _, sd := range slices.Backward(svc.serviceDeployments) { // newest first
+		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.Status) {
+			continue
+		}
+		if ca := in.CreatedAt; ca != nil {
+			created := sd.CreatedAt
+			if (ca.Before != nil && !created.before(*ca.Before)) || (ca.After != nil && !ca.After.before(created)) {
+				continue
+			}
+		}
+		briefs = append(briefs, sd.brief())
+	}
+	page, next, err := paginate(briefs, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return withToken(map[string]any{"serviceDeployments": page}, next), nil
+}
+
+func (t epochTime) before(u epochTime) bool { return time.Time(t).Before(time.Time(u)) }
+
+// findServiceDeployment resolves a service deployment ARN.
+func (s *Simulator) findServiceDeployment(arn string) (*service, *serviceDeployment) {
+	_, path, ok := strings.Cut(arn, ":service-deployment/")
+	if !ok {
+		return nil, nil
+	}
+	parts := strings.Split(path, "/")
+	if len(parts) != 3 {
+		return nil, nil
+	}
+	c, ok := s.clusters[parts[0]]
+	if !ok {
+		return nil, nil
+	}
+	svc, ok := c.services[parts[1]]
+	if !ok {
+		return nil, nil
+	}
+	for _, sd := range svc.serviceDeployments {
+		if sd.ServiceDeploymentArn == arn {
+			return svc, sd
+		}
+	}
+	return nil, nil
+}
+
+type describeServiceDeploymentsInput struct {
+	ServiceDeploymentArns []string `json:"serviceDeploymentArns"`
+}
+
+func (s *Simulator) describeServiceDeployments(in *describeServiceDeploymentsInput) (any, *apiError) {
+	if len(in.ServiceDeploymentArns) == 0 || len(in.ServiceDeploymentArns) > 20 {
+		return nil, errInvalidParameter("serviceDeploymentArns must contain between 1 and 20 items.")
+	}
+	found, failures := []serviceDeployment{}, []failure{}
+	for _, arn := range in.ServiceDeploymentArns {
+		_, sd := s.findServiceDeployment(arn)
+		if sd == nil {
+			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
+			continue
+		}
+		found = append(found, sd.view())
+	}
+	return map[string]any{"serviceDeployments": found, "failures": failures}, nil
+}
+
+type stopServiceDeploymentInput struct {
+	ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+	StopType             string `json:"stopType"`
+}
+
+func (s *Simulator) stopServiceDeployment(in *stopServiceDeploymentInput) (any, *apiError) {
+	svc, sd := s.findServiceDeployment(in.ServiceDeploymentArn)
+	if sd == nil {
+		return nil, newAPIError(http.StatusBadRequest, "ServiceDeploymentNotFoundException", "The service deployment does not exist.")
+	}
+	switch in.StopType {
+	case "ROLLBACK", "":
+	case "ABORT":
+		return nil, errInvalidParameter("ecssim simulates only the ROLLBACK stop type.")
+	default:
+		return nil, errInvalidParameter("Unknown stop type %q.", in.StopType)
+	}
+	switch sd.Status {
+	case "PENDING", "IN_PROGRESS":
+		d := sd.target
+		d.RolloutState = "FAILED"
+		d.RolloutStateReason = "ECS deployment " + d.ID + " stopped: rollback requested."
+		d.UpdatedAt = epochTime(s.now)
+		s.rollback(svc, sd, "Service deployment rolled back because of a stop request.")
+		s.settle()
+	case "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS":
+		// already rolling back
+	default:
+		return nil, newAPIError(http.StatusBadRequest, "ConflictException", "The service deployment is %s and cannot be stopped.", sd.Status)
+	}
+	return map[string]any{"serviceDeploymentArn": sd.ServiceDeploymentArn}, nil
+}

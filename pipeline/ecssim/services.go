@@ -1,0 +1,384 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+)
+
+// service is an ECS service; its JSON fields are the wire shape.
+type service struct {
+	ServiceArn                    string                  `json:"serviceArn"`
+	ServiceName                   string                  `json:"serviceName"`
+	ClusterArn                    string                  `json:"clusterArn"`
+	LoadBalancers                 []json.RawMessage       `json:"loadBalancers"`
+	ServiceRegistries             []json.RawMessage       `json:"serviceRegistries"`
+	Status                        string                  `json:"status"`
+	DesiredCount                  int32                   `json:"desiredCount"`
+	RunningCount                  int32                   `json:"runningCount"`
+	PendingCount                  int32                   `json:"pendingCount"`
+	LaunchType                    string                  `json:"launchType,omitempty"`
+	CapacityProviderStrategy      []json.RawMessage       `json:"capacityProviderStrategy,omitempty"`
+	PlatformVersion               string                  `json:"platformVersion,omitempty"`
+	TaskDefinition                string                  `json:"taskDefinition"`
+	DeploymentConfiguration       deploymentConfiguration `json:"deploymentConfiguration"`
+	Deployments                   []*deployment           `json:"deployments"`
+	RoleArn                       string                  `json:"roleArn,omitempty"`
+	Events                        []serviceEvent          `json:"events"`
+	CreatedAt                     epochTime               `json:"createdAt"`
+	PlacementConstraints          []json.RawMessage       `json:"placementConstraints"`
+	PlacementStrategy             []json.RawMessage       `json:"placementStrategy"`
+	NetworkConfiguration          json.RawMessage         `json:"networkConfiguration,omitempty"`
+	HealthCheckGracePeriodSeconds *int32                  `json:"healthCheckGracePeriodSeconds,omitempty"`
+	SchedulingStrategy            string                  `json:"schedulingStrategy"`
+	DeploymentController          deploymentController    `json:"deploymentController"`
+	CreatedBy                     string                  `json:"createdBy"`
+	EnableECSManagedTags          bool                    `json:"enableECSManagedTags"`
+	PropagateTags                 string                  `json:"propagateTags"`
+	EnableExecuteCommand          bool                    `json:"enableExecuteCommand"`
+	Tags                          []tag                   `json:"tags,omitempty"`
+
+	cluster            *cluster
+	lastCompleted      *deployment          // the newest deployment that completed
+	serviceDeployments []*serviceDeployment // oldest first
+}
+
+type deploymentController struct {
+	Type string `json:"type"`
+}
+
+type deploymentConfiguration struct {
+	DeploymentCircuitBreaker *circuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+	MaximumPercent           *int32          `json:"maximumPercent,omitempty"`
+	MinimumHealthyPercent    *int32          `json:"minimumHealthyPercent,omitempty"`
+	Alarms                   json.RawMessage `json:"alarms,omitempty"`
+	Strategy                 string          `json:"strategy,omitempty"`
+}
+
+type circuitBreaker struct {
+	Enable   bool `json:"enable"`
+	Rollback bool `json:"rollback"`
+}
+
+// merge overrides c with the fields set in u.
+func (c *deploymentConfiguration) merge(u *deploymentConfiguration) {
+	if u == nil {
+		return
+	}
+	if u.DeploymentCircuitBreaker != nil {
+		cb := *u.DeploymentCircuitBreaker
+		c.DeploymentCircuitBreaker = &cb
+	}
+	if u.MaximumPercent != nil {
+		c.MaximumPercent = u.MaximumPercent
+	}
+	if u.MinimumHealthyPercent != nil {
+		c.MinimumHealthyPercent = u.MinimumHealthyPercent
+	}
+	if u.Alarms != nil {
+		c.Alarms = u.Alarms
+	}
+	if u.Strategy != "" {
+		c.Strategy = u.Strategy
+	}
+}
+
+type serviceEvent struct {
+	ID        string    `json:"id"`
+	CreatedAt epochTime `json:"createdAt"`
+	Message   string    `json:"message"`
+}
+
+// maxEvents is how many events ECS keeps on a service.
+const maxEvents = 100
+
+// event adds an event to svc, newest first.
+func (s *Simulator) event(svc *service, format string, args ...any) {
+	e := serviceEvent{ID: newUUID(), CreatedAt: epochTime(s.now), Message: fmt.Sprintf(format, args...)}
+	svc.Events = append([]serviceEvent{e}, svc.Events...)
+	if len(svc.Events) > maxEvents {
+		svc.Events = svc.Events[:maxEvents]
+	}
+}
+
+var serviceNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,254}$`)
+
+type createServiceInput struct {
+	Cluster                       string                   `json:"cluster"`
+	ServiceName                   string                   `json:"serviceName"`
+	TaskDefinition                string                   `json:"taskDefinition"`
+	DesiredCount                  *int32                   `json:"desiredCount"`
+	LaunchType                    string                   `json:"launchType"`
+	CapacityProviderStrategy      []json.RawMessage        `json:"capacityProviderStrategy"`
+	PlatformVersion               string                   `json:"platformVersion"`
+	LoadBalancers                 []json.RawMessage        `json:"loadBalancers"`
+	ServiceRegistries             []json.RawMessage        `json:"serviceRegistries"`
+	NetworkConfiguration          json.RawMessage          `json:"networkConfiguration"`
+	HealthCheckGracePeriodSeconds *int32                   `json:"healthCheckGracePeriodSeconds"`
+	DeploymentConfiguration       *deploymentConfiguration `json:"deploymentConfiguration"`
+	DeploymentController          *deploymentController    `json:"deploymentController"`
+	SchedulingStrategy            string                   `json:"schedulingStrategy"`
+	PlacementConstraints          []json.RawMessage        `json:"placementConstraints"`
+	PlacementStrategy             []json.RawMessage        `json:"placementStrategy"`
+	Role                          string                   `json:"role"`
+	Tags                          []tag                    `json:"tags"`
+	PropagateTags                 string                   `json:"propagateTags"`
+	EnableECSManagedTags          bool                     `json:"enableECSManagedTags"`
+	EnableExecuteCommand          bool                     `json:"enableExecuteCommand"`
+}
+
+func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
+	c, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if !serviceNameRE.MatchString(in.ServiceName) {
+		return nil, errInvalidParameter("Service name must start with a letter and contain up to 255 letters, numbers, hyphens and underscores.")
+	}
+	if old, ok := c.services[in.ServiceName]; ok && old.Status != "INACTIVE" {
+		return nil, errInvalidParameter("Creation of service was not idempotent.")
+	}
+	if in.DeploymentController != nil && in.DeploymentController.Type != "" && in.DeploymentController.Type != "ECS" {
+		return nil, errInvalidParameter("ecssim simulates only the ECS (rolling update) deployment controller, not %s.", in.DeploymentController.Type)
+	}
+	if in.SchedulingStrategy == "DAEMON" {
+		return nil, errInvalidParameter("ecssim simulates only the REPLICA scheduling strategy.")
+	}
+	td, err := s.activeTaskDef(in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	svc := &service{
+		ServiceArn:                    s.arn("service/" + c.ClusterName + "/" + in.ServiceName),
+		ServiceName:                   in.ServiceName,
+		ClusterArn:                    c.ClusterArn,
+		LoadBalancers:                 nonNil(in.LoadBalancers),
+		ServiceRegistries:             nonNil(in.ServiceRegistries),
+		Status:                        "ACTIVE",
+		LaunchType:                    in.LaunchType,
+		CapacityProviderStrategy:      in.CapacityProviderStrategy,
+		PlatformVersion:               in.PlatformVersion,
+		RoleArn:                       in.Role,
+		Events:                        []serviceEvent{},
+		CreatedAt:                     epochTime(s.now),
+		PlacementConstraints:          nonNil(in.PlacementConstraints),
+		PlacementStrategy:             nonNil(in.PlacementStrategy),
+		NetworkConfiguration:          in.NetworkConfiguration,
+		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
+		SchedulingStrategy:            "REPLICA",
+		DeploymentController:          deploymentController{Type: "ECS"},
+		CreatedBy:                     "arn:aws:iam::" + s.account + ":root",
+		EnableECSManagedTags:          in.EnableECSManagedTags,
+		PropagateTags:                 in.PropagateTags,
+		EnableExecuteCommand:          in.EnableExecuteCommand,
+		cluster:                       c,
+	}
+	if svc.LaunchType == "" && len(in.CapacityProviderStrategy) == 0 {
+		svc.LaunchType = "EC2"
+	}
+	if svc.PropagateTags == "" {
+		svc.PropagateTags = "NONE"
+	}
+	if in.DesiredCount != nil {
+		svc.DesiredCount = *in.DesiredCount
+	}
+	maxPct, minPct := int32(200), int32(100)
+	svc.DeploymentConfiguration = deploymentConfiguration{
+		DeploymentCircuitBreaker: &circuitBreaker{},
+		MaximumPercent:           &maxPct,
+		MinimumHealthyPercent:    &minPct,
+	}
+	svc.DeploymentConfiguration.merge(in.DeploymentConfiguration)
+	if _, ok := c.services[in.ServiceName]; !ok {
+		c.serviceNames = append(c.serviceNames, in.ServiceName)
+	}
+	c.services[in.ServiceName] = svc
+	if len(in.Tags) > 0 {
+		s.tags[svc.ServiceArn] = in.Tags
+	}
+	s.deploy(svc, td.arn)
+	s.reconcile(svc)
+	s.settle()
+	return map[string]any{"service": s.serviceView(svc, false)}, nil
+}
+
+// activeTaskDef resolves a task definition a service may run.
+func (s *Simulator) activeTaskDef(ref string) (*taskDef, *apiError) {
+	if ref == "" {
+		return nil, errInvalidParameter("Task definition is required.")
+	}
+	td := s.taskDef(ref)
+	if td == nil {
+		return nil, errClient("Unable to describe task definition.")
+	}
+	if td.status() != "ACTIVE" {
+		return nil, errClient("TaskDefinition is inactive")
+	}
+	return td, nil
+}
+
+// serviceView returns a copy of svc for a response.
+func (s *Simulator) serviceView(svc *service, withTags bool) service {
+	v := *svc
+	if withTags {
+		v.Tags = s.tags[svc.ServiceArn]
+	}
+	return v
+}
+
+// service resolves a service of a cluster by name or ARN.
+func (s *Simulator) service(clusterRef, nameOrArn string) (*service, *apiError) {
+	c, err := s.cluster(clusterRef)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := c.services[lastSegment(nameOrArn)]
+	if !ok {
+		return nil, errServiceNotFound()
+	}
+	return svc, nil
+}
+
+type describeServicesInput struct {
+	Cluster  string   `json:"cluster"`
+	Services []string `json:"services"`
+	Include  []string `json:"include"`
+}
+
+func (s *Simulator) describeServices(in *describeServicesInput) (any, *apiError) {
+	c, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Services) == 0 || len(in.Services) > 10 {
+		return nil, errInvalidParameter("Services must contain between 1 and 10 items.")
+	}
+	found, failures := []service{}, []failure{}
+	for _, ref := range in.Services {
+		svc, ok := c.services[lastSegment(ref)]
+		if !ok {
+			failures = append(failures, failure{Arn: s.arn("service/" + c.ClusterName + "/" + lastSegment(ref)), Reason: "MISSING"})
+			continue
+		}
+		found = append(found, s.serviceView(svc, includes(in.Include, "TAGS")))
+	}
+	return map[string]any{"services": found, "failures": failures}, nil
+}
+
+type listServicesInput struct {
+	Cluster            string `json:"cluster"`
+	LaunchType         string `json:"launchType"`
+	SchedulingStrategy string `json:"schedulingStrategy"`
+	listInput
+}
+
+func (s *Simulator) listServices(in *listServicesInput) (any, *apiError) {
+	c, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	arns := []string{}
+	for _, name := range c.serviceNames {
+		svc := c.services[name]
+		if svc.Status == "INACTIVE" || (in.LaunchType != "" && svc.LaunchType != in.LaunchType) ||
+			(in.SchedulingStrategy != "" && svc.SchedulingStrategy != in.SchedulingStrategy) {
+			continue
+		}
+		arns = append(arns, svc.ServiceArn)
+	}
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return withToken(map[string]any{"serviceArns": page}, next), nil
+}
+
+type updateServiceInput struct {
+	Cluster                       string                   `json:"cluster"`
+	Service                       string                   `json:"service"`
+	TaskDefinition                string                   `json:"taskDefinition"`
+	DesiredCount                  *int32                   `json:"desiredCount"`
+	ForceNewDeployment            bool                     `json:"forceNewDeployment"`
+	DeploymentConfiguration       *deploymentConfiguration `json:"deploymentConfiguration"`
+	NetworkConfiguration          json.RawMessage          `json:"networkConfiguration"`
+	HealthCheckGracePeriodSeconds *int32                   `json:"healthCheckGracePeriodSeconds"`
+	LoadBalancers                 []json.RawMessage        `json:"loadBalancers"`
+	PlatformVersion               string                   `json:"platformVersion"`
+	EnableExecuteCommand          *bool                    `json:"enableExecuteCommand"`
+	PropagateTags                 string                   `json:"propagateTags"`
+}
+
+func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
+	svc, err := s.service(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Status != "ACTIVE" {
+		return nil, errServiceNotActive()
+	}
+	target := svc.TaskDefinition
+	if in.TaskDefinition != "" {
+		td, err := s.activeTaskDef(in.TaskDefinition)
+		if err != nil {
+			return nil, err
+		}
+		target = td.arn
+	}
+	if in.DesiredCount != nil {
+		if *in.DesiredCount < 0 {
+			return nil, errInvalidParameter("Desired count must be at least 0.")
+		}
+		svc.DesiredCount = *in.DesiredCount
+	}
+	svc.DeploymentConfiguration.merge(in.DeploymentConfiguration)
+	changed := target != svc.TaskDefinition || in.ForceNewDeployment
+	if in.NetworkConfiguration != nil {
+		changed = changed || string(in.NetworkConfiguration) != string(svc.NetworkConfiguration)
+		svc.NetworkConfiguration = in.NetworkConfiguration
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		svc.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	if in.LoadBalancers != nil {
+		svc.LoadBalancers = in.LoadBalancers
+	}
+	if in.PlatformVersion != "" {
+		svc.PlatformVersion = in.PlatformVersion
+	}
+	if in.EnableExecuteCommand != nil {
+		svc.EnableExecuteCommand = *in.EnableExecuteCommand
+	}
+	if in.PropagateTags != "" {
+		svc.PropagateTags = in.PropagateTags
+	}
+	if changed {
+		s.deploy(svc, target)
+	}
+	s.reconcile(svc)
+	s.settle()
+	return map[string]any{"service": s.serviceView(svc, false)}, nil
+}
+
+type deleteServiceInput struct {
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
+	Force   bool   `json:"force"`
+}
+
+func (s *Simulator) deleteService(in *deleteServiceInput) (any, *apiError) {
+	svc, err := s.service(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Status != "ACTIVE" {
+		return nil, errServiceNotActive()
+	}
+	if svc.DesiredCount > 0 && !in.Force {
+		return nil, errInvalidParameter("The service cannot be stopped while it is scaled above 0.")
+	}
+	svc.DesiredCount = 0
+	svc.Status = "DRAINING"
+	s.reconcile(svc)
+	s.settle()
+	return map[string]any{"service": s.serviceView(svc, false)}, nil
+}

@@ -1,0 +1,339 @@
+package ecssim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Simulator is an in-memory ECS control plane with a simulated timeline.
+// It is an http.Handler; serve it with net/http or NewServer.
+type Simulator struct {
+	region    string
+	account   string
+	scale     float64
+	clock     Clock
+	upstream  *url.URL
+	proxy     *httputil.ReverseProxy
+	fallback  Behavior
+	behaviors map[string]Behavior
+	initial   []string // clusters to create
+
+	mu           sync.Mutex // guards the ECS state below and behaviors
+	now          time.Time  // simulated time of the state
+	clusters     map[string]*cluster
+	clusterNames []string
+	families     map[string][]*taskDef
+	familyNames  []string
+	tags         map[string][]tag
+
+	faultMu sync.Mutex
+	faults  []*Fault
+
+	logMu sync.Mutex
+	log   []Request
+}
+
+// Option configures a Simulator.
+type Option func(*Simulator)
+
+// WithRegion sets the region in every ARN. Default "us-east-1".
+func WithRegion(region string) Option { return func(s *Simulator) { s.region = region } }
+
+// WithAccountID sets the account in every ARN. Default "123456789012".
+func WithAccountID(id string) Option { return func(s *Simulator) { s.account = id } }
+
+// WithTimeScale makes simulated time run scale times as fast as the wall
+// clock. Default 1. Ignored when WithClock is given.
+func WithTimeScale(scale float64) Option { return func(s *Simulator) { s.scale = scale } }
+
+// WithClock sets the simulated timeline, e.g. a ManualClock for
+// deterministic tests. Default: NewScaledClock of the time scale.
+func WithClock(c Clock) Option { return func(s *Simulator) { s.clock = c } }
+
+// WithUpstream passes every request that is not an ECS call (ECR, STS, S3,
+// ...) through to u unchanged, e.g. to moto. Default: none, and such
+// requests fail with UnknownOperationException.
+func WithUpstream(u *url.URL) Option { return func(s *Simulator) { s.upstream = u } }
+
+// WithBehavior scripts the tasks of a task definition; see SetBehavior for
+// the keys. Default: none.
+func WithBehavior(key string, b Behavior) Option {
+	return func(s *Simulator) { s.behaviors[key] = b }
+}
+
+// WithDefaultBehavior sets what tasks do when no scripted behaviour
+// matches. Default Healthy().
+func WithDefaultBehavior(b Behavior) Option { return func(s *Simulator) { s.fallback = b } }
+
+// WithCluster creates an ACTIVE cluster named name up front. Default: no
+// cluster, as in a new account.
+func WithCluster(name string) Option {
+	return func(s *Simulator) { s.initial = append(s.initial, name) }
+}
+
+// New returns a simulator configured by opts.
+func New(opts ...Option) *Simulator {
+	s := &Simulator{
+		region:    "us-east-1",
+		account:   "123456789012",
+		scale:     1,
+		fallback:  Healthy(),
+		behaviors: map[string]Behavior{},
+		clusters:  map[string]*cluster{},
+		families:  map[string][]*taskDef{},
+		tags:      map[string][]tag{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.clock == nil {
+		s.clock = NewScaledClock(s.scale)
+	}
+	for _, name := range s.initial {
+		s.createCluster(name, nil)
+	}
+	if s.upstream != nil {
+		u := s.upstream
+		s.proxy = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host // signed requests name the host they were signed for
+		}}
+	}
+	return s
+}
+
+// Region returns the simulated region.
+func (s *Simulator) Region() string { return s.region }
+
+// Now returns the current simulated time.
+func (s *Simulator) Now() time.Time { return s.clock.Now() }
+
+// Advance moves simulated time forward by d; tasks and deployments catch up
+// on the next call.
+func (s *Simulator) Advance(d time.Duration) { s.clock.Advance(d) }
+
+// SetBehavior scripts the tasks of the task definitions matching key: a
+// task definition ARN, "family:revision", a family, or a container image.
+// The most specific key wins, in that order. It applies to tasks started
+// afterwards.
+func (s *Simulator) SetBehavior(key string, b Behavior) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.behaviors[key] = b
+}
+
+// ServeHTTP serves ECS calls, the /_sim/ admin endpoints, and passes
+// everything else through to the upstream.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch target := r.Header.Get("X-Amz-Target"); {
+	case strings.HasPrefix(r.URL.Path, "/_sim/"):
+		s.serveAdmin(w, r)
+	case strings.HasPrefix(target, ecsTargetPrefix):
+		s.serveECS(w, r, strings.TrimPrefix(target, ecsTargetPrefix))
+	default:
+		s.serveProxy(w, r)
+	}
+}
+
+func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, op string) {
+	rec := Request{Time: time.Now().UTC(), SimTime: s.clock.Now(), Operation: op}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		writeError(w, newAPIError(http.StatusBadRequest, "SerializationException", "reading request: %v", err))
+		return
+	}
+	if json.Valid(body) {
+		rec.Params = body
+	}
+	delay, fault := s.pickFaults(op)
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.Header().Set("X-Amzn-RequestId", newUUID())
+	if fault != "" {
+		rec.Fault = fault
+		switch fault {
+		case FaultThrottle:
+			rec.Status, rec.ErrorCode = http.StatusBadRequest, "ThrottlingException"
+		case FaultServerError:
+			rec.Status, rec.ErrorCode = http.StatusInternalServerError, "ServerException"
+		}
+		s.record(rec)
+		applyFault(w, fault)
+		return
+	}
+	out, apiErr := s.call(op, body)
+	if apiErr != nil {
+		rec.Status, rec.ErrorCode = apiErr.status, apiErr.code
+		s.record(rec)
+		writeError(w, apiErr)
+		return
+	}
+	rec.Status = http.StatusOK
+	s.record(rec)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Write(out)
+}
+
+// call runs operation op on the state, after bringing the simulated
+// timeline up to now, and returns the encoded response.
+func (s *Simulator) call(op string, body []byte) ([]byte, *apiError) {
+	h, ok := operations[op]
+	if !ok {
+		return nil, newAPIError(http.StatusBadRequest, "UnknownOperationException", "ecssim does not simulate %s", op)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance(s.clock.Now())
+	out, err := h(s, body)
+	if err != nil {
+		return nil, err
+	}
+	b, jerr := json.Marshal(out) // under the lock: out shares live state
+	if jerr != nil {
+		return nil, newAPIError(http.StatusInternalServerError, "ServerException", "encoding response: %v", jerr)
+	}
+	return b, nil
+}
+
+// handler is one ECS operation.
+type handler func(s *Simulator, body []byte) (any, *apiError)
+
+// op adapts a typed operation to a handler that decodes its input.
+func op[In any](f func(*Simulator, *In) (any, *apiError)) handler {
+	return func(s *Simulator, body []byte) (any, *apiError) {
+		in := new(In)
+		if len(bytes.TrimSpace(body)) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, newAPIError(http.StatusBadRequest, "SerializationException", "decoding request: %v", err)
+			}
+		}
+		return f(s, in)
+	}
+}
+
+// operations are the simulated ECS operations by name.
+var operations = map[string]handler{
+	"CreateCluster":              op((*Simulator).createClusterOp),
+	"DescribeClusters":           op((*Simulator).describeClusters),
+	"ListClusters":               op((*Simulator).listClusters),
+	"RegisterTaskDefinition":     (*Simulator).registerTaskDefinition,
+	"DescribeTaskDefinition":     op((*Simulator).describeTaskDefinition),
+	"ListTaskDefinitions":        op((*Simulator).listTaskDefinitions),
+	"ListTaskDefinitionFamilies": op((*Simulator).listTaskDefinitionFamilies),
+	"DeregisterTaskDefinition":   op((*Simulator).deregisterTaskDefinition),
+	"CreateService":              op((*Simulator).createService),
+	"DescribeServices":           op((*Simulator).describeServices),
+	"ListServices":               op((*Simulator).listServices),
+	"UpdateService":              op((*Simulator).updateService),
+	"DeleteService":              op((*Simulator).deleteService),
+	"ListServiceDeployments":     op((*Simulator).listServiceDeployments),
+	"DescribeServiceDeployments": op((*Simulator).describeServiceDeployments),
+	"StopServiceDeployment":      op((*Simulator).stopServiceDeployment),
+	"ListTasks":                  op((*Simulator).listTasks),
+	"DescribeTasks":              op((*Simulator).describeTasks),
+	"TagResource":                op((*Simulator).tagResource),
+	"UntagResource":              op((*Simulator).untagResource),
+	"ListTagsForResource":        op((*Simulator).listTagsForResource),
+}
+
+func (s *Simulator) serveProxy(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Time: time.Now().UTC(), SimTime: s.clock.Now(), Operation: describeForeign(r), Proxied: true}
+	if s.proxy == nil {
+		e := newAPIError(http.StatusBadRequest, "UnknownOperationException", "ecssim has no upstream for %s", rec.Operation)
+		rec.Status, rec.ErrorCode = e.status, e.code
+		s.record(rec)
+		writeError(w, e)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	s.proxy.ServeHTTP(sw, r)
+	rec.Status = sw.status
+	s.record(rec)
+}
+
+// describeForeign names a non-ECS call for the request log: its target,
+// its query Action, or its method and path.
+func describeForeign(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		return t
+	}
+	if a := r.URL.Query().Get("Action"); a != "" {
+		return a
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err == nil {
+			if v, err := url.ParseQuery(string(body)); err == nil && v.Get("Action") != "" {
+				return v.Get("Action")
+			}
+		}
+	}
+	return r.Method + " " + r.URL.Path
+}
+
+// statusWriter remembers the status of a proxied response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// newUUID returns a random version-4 UUID.
+func newUUID() string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(rand.Uint32())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// newDigits returns a random number of n digits, without a leading zero.
+func newDigits(n int) string {
+	var sb strings.Builder
+	sb.WriteByte(byte('1' + rand.IntN(9)))
+	for range n - 1 {
+		sb.WriteByte(byte('0' + rand.IntN(10)))
+	}
+	return sb.String()
+}
+
+// newHexID returns a random 32-digit hexadecimal id, like a task id.
+func newHexID() string {
+	return fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+}
+
+func (s *Simulator) arn(resource string) string {
+	return "arn:aws:ecs:" + s.region + ":" + s.account + ":" + resource
+}

@@ -1,0 +1,309 @@
+package ecssim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// task is an ECS task started by the service scheduler; its JSON fields
+// are the wire shape.
+type task struct {
+	TaskArn            string       `json:"taskArn"`
+	ClusterArn         string       `json:"clusterArn"`
+	TaskDefinitionArn  string       `json:"taskDefinitionArn"`
+	Group              string       `json:"group"`
+	StartedBy          string       `json:"startedBy"`
+	LastStatus         string       `json:"lastStatus"`
+	DesiredStatus      string       `json:"desiredStatus"`
+	HealthStatus       string       `json:"healthStatus"`
+	LaunchType         string       `json:"launchType,omitempty"`
+	Cpu                string       `json:"cpu,omitempty"`
+	Memory             string       `json:"memory,omitempty"`
+	AvailabilityZone   string       `json:"availabilityZone"`
+	Containers         []*container `json:"containers"`
+	CreatedAt          epochTime    `json:"createdAt"`
+	PullStartedAt      epochTime    `json:"pullStartedAt,omitzero"`
+	PullStoppedAt      epochTime    `json:"pullStoppedAt,omitzero"`
+	StartedAt          epochTime    `json:"startedAt,omitzero"`
+	StoppingAt         epochTime    `json:"stoppingAt,omitzero"`
+	ExecutionStoppedAt epochTime    `json:"executionStoppedAt,omitzero"`
+	StoppedAt          epochTime    `json:"stoppedAt,omitzero"`
+	StoppedReason      string       `json:"stoppedReason,omitempty"`
+	StopCode           string       `json:"stopCode,omitempty"`
+	Version            int64        `json:"version"`
+	Tags               []tag        `json:"tags,omitempty"`
+
+	id        string
+	svc       *service
+	dep       *deployment
+	behavior  Behavior
+	next      time.Time // when the next transition is due; zero for none
+	runningAt time.Time
+	healthy   bool
+}
+
+type container struct {
+	ContainerArn string `json:"containerArn"`
+	TaskArn      string `json:"taskArn"`
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	LastStatus   string `json:"lastStatus"`
+	ExitCode     *int32 `json:"exitCode,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	HealthStatus string `json:"healthStatus"`
+}
+
+// relaunchBackoff delays the tasks of a deployment after each failure, up
+// to maxRelaunchBackoff, as the ECS scheduler throttles failing services.
+const (
+	relaunchBackoff    = 10 * time.Second
+	maxRelaunchBackoff = 15 * time.Minute
+)
+
+// launch starts n tasks of deployment d.
+func (s *Simulator) launch(svc *service, d *deployment, n int) {
+	td := s.taskDef(d.TaskDefinition)
+	b := s.behaviorFor(td)
+	backoff := min(time.Duration(d.FailedTasks)*relaunchBackoff, maxRelaunchBackoff)
+	c := svc.cluster
+	var started []*task
+	for range n {
+		id := newHexID()
+		t := &task{
+			TaskArn:           s.arn("task/" + c.ClusterName + "/" + id),
+			ClusterArn:        c.ClusterArn,
+			TaskDefinitionArn: td.arn,
+			Group:             "service:" + svc.ServiceName,
+			StartedBy:         d.ID,
+			LastStatus:        "PROVISIONING",
+			DesiredStatus:     "RUNNING",
+			HealthStatus:      "UNKNOWN",
+			LaunchType:        svc.LaunchType,
+			AvailabilityZone:  s.region + "a",
+			CreatedAt:         epochTime(s.now),
+			Version:           1,
+			id:                id,
+			svc:               svc,
+			dep:               d,
+			behavior:          b,
+			next:              s.now.Add(backoff + b.StartDelay/2),
+		}
+		t.Cpu, _ = td.doc["cpu"].(string)
+		t.Memory, _ = td.doc["memory"].(string)
+		for _, cd := range td.doc["containerDefinitions"].([]any) {
+			m := cd.(map[string]any)
+			name, _ := m["name"].(string)
+			image, _ := m["image"].(string)
+			t.Containers = append(t.Containers, &container{
+				ContainerArn: s.arn("container/" + c.ClusterName + "/" + id + "/" + newUUID()),
+				TaskArn:      t.TaskArn,
+				Name:         name,
+				Image:        image,
+				LastStatus:   "PENDING",
+				HealthStatus: "UNKNOWN",
+			})
+		}
+		c.tasks[id] = t
+		c.taskOrder = append(c.taskOrder, t)
+		d.tasks = append(d.tasks, t)
+		started = append(started, t)
+	}
+	s.event(svc, "(service %s) has started %d tasks: %s.", svc.ServiceName, n, taskList(started))
+}
+
+// behaviorFor returns the scripted behaviour of a task definition.
+func (s *Simulator) behaviorFor(td *taskDef) Behavior {
+	keys := []string{td.arn, fmt.Sprintf("%s:%d", td.family, td.revision), td.family}
+	for _, cd := range td.doc["containerDefinitions"].([]any) {
+		if image, ok := cd.(map[string]any)["image"].(string); ok {
+			keys = append(keys, image)
+		}
+	}
+	for _, k := range keys {
+		if b, ok := s.behaviors[k]; ok {
+			return b
+		}
+	}
+	return s.fallback
+}
+
+// stepTask makes the transition of t that is due now.
+func (s *Simulator) stepTask(t *task) {
+	t.Version++
+	f := t.behavior.Failure
+	switch t.LastStatus {
+	case "PROVISIONING":
+		t.LastStatus = "PENDING"
+		t.PullStartedAt = epochTime(s.now)
+		t.next = time.Time(t.PullStartedAt).Add(t.behavior.StartDelay - t.behavior.StartDelay/2)
+	case "PENDING":
+		if f != nil && f.Kind == FailStart {
+			t.StoppingAt = epochTime(s.now)
+			t.DesiredStatus, t.StopCode = "STOPPED", "TaskFailedToStart"
+			t.StoppedReason = f.Reason
+			if t.StoppedReason == "" {
+				t.StoppedReason = "Task failed to start"
+			}
+			s.finishStop(t)
+			s.taskFailed(t)
+			return
+		}
+		t.LastStatus = "RUNNING"
+		t.PullStoppedAt = epochTime(s.now)
+		t.StartedAt = epochTime(s.now)
+		t.runningAt = s.now
+		for _, c := range t.Containers {
+			c.LastStatus = "RUNNING"
+		}
+		t.next = s.nextRunningEvent(t)
+	case "RUNNING":
+		if f != nil && !s.now.Before(t.runningAt.Add(f.After)) {
+			s.failRunning(t, f)
+			return
+		}
+		t.healthy = true
+		t.HealthStatus = "HEALTHY"
+		t.next = s.nextRunningEvent(t)
+	case "DEACTIVATING":
+		s.finishStop(t)
+	}
+}
+
+// nextRunningEvent returns when a RUNNING task next changes: it becomes
+// healthy or fails.
+func (s *Simulator) nextRunningEvent(t *task) time.Time {
+	var next time.Time
+	if !t.healthy {
+		next = t.runningAt.Add(t.behavior.HealthyAfter)
+	}
+	if f := t.behavior.Failure; f != nil {
+		if at := t.runningAt.Add(f.After); next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// failRunning makes a RUNNING task fail as scripted.
+func (s *Simulator) failRunning(t *task, f *Failure) {
+	t.healthy = false
+	switch f.Kind {
+	case FailHealthCheck:
+		t.HealthStatus = "UNHEALTHY"
+		tg := s.targetGroup(t.svc)
+		s.event(t.svc, "(service %s) (task %s) is unhealthy in (target-group %s) due to (reason Health checks failed).", t.svc.ServiceName, t.id, tg)
+		s.stopTask(t, "ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group "+tg+")")
+	default: // FailExit
+		t.DesiredStatus, t.StopCode = "STOPPED", "EssentialContainerExited"
+		t.StoppedReason = "Essential container in task exited"
+		t.StoppingAt = epochTime(s.now)
+		code := f.ExitCode
+		if len(t.Containers) > 0 { // the first container is the essential one that exited
+			t.Containers[0].ExitCode, t.Containers[0].Reason = &code, f.Reason
+		}
+		s.finishStop(t)
+	}
+	s.taskFailed(t)
+}
+
+// stopTask stops t on the scheduler's behalf: a RUNNING task drains first.
+func (s *Simulator) stopTask(t *task, code, reason string) {
+	t.DesiredStatus, t.StopCode, t.StoppedReason = "STOPPED", code, reason
+	t.StoppingAt = epochTime(s.now)
+	t.healthy = false
+	t.Version++
+	if t.LastStatus != "RUNNING" || t.behavior.DrainDelay <= 0 {
+		s.finishStop(t)
+		return
+	}
+	t.LastStatus = "DEACTIVATING"
+	t.next = s.now.Add(t.behavior.DrainDelay)
+}
+
+func (s *Simulator) finishStop(t *task) {
+	wasRunning := !t.StartedAt.IsZero()
+	t.LastStatus = "STOPPED"
+	t.ExecutionStoppedAt = epochTime(s.now)
+	t.StoppedAt = epochTime(s.now)
+	t.next = time.Time{}
+	for _, c := range t.Containers {
+		c.LastStatus = "STOPPED"
+		if c.ExitCode == nil && wasRunning {
+			c.ExitCode = new(int32) // a clean exit after SIGTERM
+		}
+	}
+}
+
+type listTasksInput struct {
+	Cluster       string `json:"cluster"`
+	ServiceName   string `json:"serviceName"`
+	StartedBy     string `json:"startedBy"`
+	Family        string `json:"family"`
+	DesiredStatus string `json:"desiredStatus"`
+	LaunchType    string `json:"launchType"`
+	listInput
+}
+
+func (s *Simulator) listTasks(in *listTasksInput) (any, *apiError) {
+	c, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.ServiceName != "" {
+		if _, ok := c.services[lastSegment(in.ServiceName)]; !ok {
+			return nil, errServiceNotFound()
+		}
+	}
+	desired := in.DesiredStatus
+	if desired == "" {
+		desired = "RUNNING"
+	}
+	arns := []string{}
+	for _, t := range c.taskOrder {
+		switch {
+		case t.DesiredStatus != desired,
+			in.ServiceName != "" && t.Group != "service:"+lastSegment(in.ServiceName),
+			in.StartedBy != "" && t.StartedBy != in.StartedBy,
+			in.Family != "" && s.taskDef(t.TaskDefinitionArn).family != in.Family,
+			in.LaunchType != "" && t.LaunchType != in.LaunchType:
+			continue
+		}
+		arns = append(arns, t.TaskArn)
+	}
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return withToken(map[string]any{"taskArns": page}, next), nil
+}
+
+type describeTasksInput struct {
+	Cluster string   `json:"cluster"`
+	Tasks   []string `json:"tasks"`
+	Include []string `json:"include"`
+}
+
+func (s *Simulator) describeTasks(in *describeTasksInput) (any, *apiError) {
+	c, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
+		return nil, errInvalidParameter("Tasks must contain between 1 and 100 items.")
+	}
+	found, failures := []task{}, []failure{}
+	for _, ref := range slices.Compact(slices.Clone(in.Tasks)) {
+		t, ok := c.tasks[lastSegment(ref)]
+		if !ok {
+			failures = append(failures, failure{Arn: s.arn("task/" + c.ClusterName + "/" + lastSegment(ref)), Reason: "MISSING"})
+			continue
+		}
+		v := *t
+		if includes(in.Include, "TAGS") {
+			v.Tags = s.tags[t.TaskArn]
+		}
+		found = append(found, v)
+	}
+	return map[string]any{"tasks": found, "failures": failures}, nil
+}
