@@ -44,7 +44,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("dagger develop: %v\n%s", err, tail(string(out), 30))
 	}
-	for _, g := range append(generated, "go.mod", "go.sum") {
+	for _, g := range append(generated, "go.mod", "go.sum", ".gitignore", "dagger.json") {
 		filepath.WalkDir(filepath.Join(copyDir, g), func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
