@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"text/template"
+)
+
+// StarterOptions fill in the starter kit (templates/ in this repository):
+// an ecspresso config, task and service definitions and workflows that a
+// user copies into an application repository.
+type StarterOptions struct {
+	// Cluster and Service name the ECS service to deploy.
+	Cluster string
+	Service string
+	// Repository is the ECR repository images are published to.
+	Repository string
+	// Region is the AWS region of the cluster.
+	Region string
+	// TFStateURL is the Terraform state the definitions read, such as
+	// s3://bucket/path/terraform.tfstate or a local path.
+	TFStateURL string
+}
+
+var (
+	ecsName   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+)
+
+// check reports the first option that is missing or malformed, by the
+// name of its argument.
+func (o StarterOptions) check() error {
+	for _, f := range []struct{ name, value string }{
+		{"cluster", o.Cluster}, {"service", o.Service}, {"repository", o.Repository},
+		{"region", o.Region}, {"tfstate-url", o.TFStateURL},
+	} {
+		if f.value == "" {
+			return fmt.Errorf("starter kit: --%s is required", f.name)
+		}
+	}
+	if !ecsName.MatchString(o.Cluster) {
+		return fmt.Errorf("starter kit: --cluster %q: want up to 255 letters, digits, '-' and '_'", o.Cluster)
+	}
+	if !ecsName.MatchString(o.Service) {
+		return fmt.Errorf("starter kit: --service %q: want up to 255 letters, digits, '-' and '_'", o.Service)
+	}
+	if !awsRegion.MatchString(o.Region) {
+		return fmt.Errorf("starter kit: --region %q is not an AWS region such as ap-northeast-1", o.Region)
+	}
+	if _, err := ParseRepository(o.Repository); err != nil {
+		return fmt.Errorf("starter kit: --%w", err)
+	}
+	return nil
+}
+
+// FillStarter fills the [[ .Field ]] placeholders of the starter files
+// (path to content) from the options. The files' own {{ }} templates and
+// ${{ }} expressions are left for ecspresso and GitHub Actions.
+func FillStarter(files map[string]string, o StarterOptions) (map[string]string, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	out := make(map[string]string, len(files))
+	for _, p := range paths {
+		t, err := template.New(p).Delims("[[", "]]").Option("missingkey=error").Parse(files[p])
+		if err != nil {
+			return nil, fmt.Errorf("parsing starter file: %w", err)
+		}
+		var buf bytes.Buffer
+		if err := t.Execute(&buf, o); err != nil {
+			return nil, fmt.Errorf("filling starter file: %w", err)
+		}
+		out[p] = buf.String()
+	}
+	return out, nil
+}
