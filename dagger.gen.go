@@ -99,6 +99,54 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r EcsService) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Mod            *EcsPipeline
+		Config         string
+		Image          string
+		ContainerImage []string
+		Env            []string
+		Envfile        []string
+		ExtStr         []string
+		ExtCode        []string
+	}
+	concrete.Mod = r.Mod
+	concrete.Config = r.Config
+	concrete.Image = r.Image
+	concrete.ContainerImage = r.ContainerImage
+	concrete.Env = r.Env
+	concrete.Envfile = r.Envfile
+	concrete.ExtStr = r.ExtStr
+	concrete.ExtCode = r.ExtCode
+	return json.Marshal(&concrete)
+}
+
+func (r *EcsService) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Mod            *EcsPipeline
+		Config         string
+		Image          string
+		ContainerImage []string
+		Env            []string
+		Envfile        []string
+		ExtStr         []string
+		ExtCode        []string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Mod = concrete.Mod
+	r.Config = concrete.Config
+	r.Image = concrete.Image
+	r.ContainerImage = concrete.ContainerImage
+	r.Env = concrete.Env
+	r.Envfile = concrete.Envfile
+	r.ExtStr = concrete.ExtStr
+	r.ExtCode = concrete.ExtCode
+	return nil
+}
+
 func main() {
 	ctx := context.Background()
 
@@ -253,6 +301,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsPipeline).Build(&parent, ctx, dockerfile, target, buildArg, platform)
+		case "Init":
+			var parent EcsPipeline
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var cluster string
+			if inputArgs["cluster"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cluster"]), &cluster)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cluster", err))
+				}
+			}
+			var service string
+			if inputArgs["service"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["service"]), &service)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg service", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var tfstateUrl string
+			if inputArgs["tfstateURL"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tfstateURL"]), &tfstateUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tfstateURL", err))
+				}
+			}
+			var region string
+			if inputArgs["region"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["region"]), &region)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg region", err))
+				}
+			}
+			return (*EcsPipeline).Init(&parent, cluster, service, repository, tfstateUrl, region)
 		case "Publish":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -309,6 +399,62 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsPipeline).Publish(&parent, ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg)
+		case "Service":
+			var parent EcsPipeline
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var config string
+			if inputArgs["config"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["config"]), &config)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg config", err))
+				}
+			}
+			var image string
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var containerImage []string
+			if inputArgs["containerImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["containerImage"]), &containerImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg containerImage", err))
+				}
+			}
+			var env []string
+			if inputArgs["env"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["env"]), &env)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg env", err))
+				}
+			}
+			var envfile []string
+			if inputArgs["envfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["envfile"]), &envfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
+				}
+			}
+			var extStr []string
+			if inputArgs["extStr"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extStr", err))
+				}
+			}
+			var extCode []string
+			if inputArgs["extCode"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extCode"]), &extCode)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extCode", err))
+				}
+			}
+			return (*EcsPipeline).Service(&parent, config, image, containerImage, env, envfile, extStr, extCode), nil
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -407,6 +553,25 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return New(source, region, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, endpoint, endpointUrl), nil
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
+	case "EcsService":
+		switch fnName {
+		case "Render":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var what string
+			if inputArgs["what"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["what"]), &what)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg what", err))
+				}
+			}
+			return (*EcsService).Render(&parent, ctx, what)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

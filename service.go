@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// EcsService is an ECS service as an ecspresso config in the source describes
+// it: the functions on it render, compare, check and deploy it.
+type EcsService struct {
+	// +private
+	Mod *EcsPipeline
+	// The ecspresso config, relative to the source; empty finds
+	// ecspresso.yml, .yaml, .json or .jsonnet as ecspresso does.
+	Config string
+	// The image to deploy, a digest-pinned reference from publish: read by
+	// definitions as the IMAGE variable (must_env, std.native('must_env'),
+	// or the Jsonnet ext var IMAGE).
+	Image string
+	// Container images set after rendering, as NAME=REFERENCE.
+	ContainerImage []string
+	// Variables for the templates, as NAME=VALUE.
+	Env []string
+	// Env files in the source (KEY=VALUE lines), loaded before rendering.
+	Envfile []string
+	// Jsonnet external variables, as NAME=VALUE and NAME=EXPRESSION.
+	ExtStr  []string
+	ExtCode []string
+}
+
+// Service returns the ECS service an ecspresso config in the source
+// describes, to render, diff, verify, deploy, roll back or inspect.
+func (m *EcsPipeline) Service(
+	// The ecspresso config, relative to the source; found as ecspresso
+	// finds it when empty.
+	// +optional
+	config string,
+	// The image to deploy, digest-pinned (repository:tag@sha256:...), as
+	// publish prints it. Definitions read it as IMAGE.
+	// +optional
+	image string,
+	// Set a container's image after rendering: NAME=REFERENCE; repeat for
+	// several.
+	// +optional
+	containerImage []string,
+	// A variable for the templates (env, must_env): NAME=VALUE; repeat for
+	// several. The engine's environment is not visible to the module.
+	// +optional
+	env []string,
+	// An env file in the source, loaded before rendering; repeat for several.
+	// +optional
+	envfile []string,
+	// A Jsonnet external string variable: NAME=VALUE.
+	// +optional
+	extStr []string,
+	// A Jsonnet external code variable: NAME=EXPRESSION.
+	// +optional
+	extCode []string,
+) *EcsService {
+	return &EcsService{Mod: m, Config: config, Image: image, ContainerImage: containerImage,
+		Env: env, Envfile: envfile, ExtStr: extStr, ExtCode: extCode}
+}
+
+// Render the task definition as a deploy would register it (keys sorted,
+// nulls and empty lists dropped), or the service definition. Nothing in
+// AWS changes; lookups (ssm, secretsmanager_arn, s3:// tfstate) read it.
+func (s *EcsService) Render(
+	ctx context.Context,
+	// What to render: task-definition or service-definition.
+	// +default="task-definition"
+	what string,
+) (string, error) {
+	cfg, err := s.load(ctx)
+	if err != nil {
+		return "", err
+	}
+	overrides, err := keyValues("--container-image", s.ContainerImage)
+	if err != nil {
+		return "", err
+	}
+	var def *pipeline.Definition
+	switch what {
+	case "task-definition":
+		def, err = cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{ImageOverrides: overrides})
+	case "service-definition":
+		def, err = cfg.RenderServiceDefinition(ctx)
+	default:
+		return "", fmt.Errorf("--what %q: want task-definition or service-definition", what)
+	}
+	if err != nil {
+		return "", inSource(err)
+	}
+	out, err := def.JSON()
+	return string(out), inSource(err)
+}
+
+// sourceDir is where the source is written inside the module's container,
+// so the library reads it as files.
+const sourceDir = "/src"
+
+// load writes the source out and loads the ecspresso config from it, with
+// the service's variables and the module's AWS clients.
+func (s *EcsService) load(ctx context.Context) (*pipeline.Config, error) {
+	if _, err := s.Mod.Source.WithoutDirectory(".git").Export(ctx, sourceDir); err != nil {
+		return nil, fmt.Errorf("reading the source: %w", err)
+	}
+	env, err := keyValues("--env", s.Env)
+	if err != nil {
+		return nil, err
+	}
+	extStr, err := keyValues("--ext-str", s.ExtStr)
+	if err != nil {
+		return nil, err
+	}
+	extCode, err := keyValues("--ext-code", s.ExtCode)
+	if err != nil {
+		return nil, err
+	}
+	if s.Image != "" {
+		env["IMAGE"] = s.Image
+		if _, set := extStr["IMAGE"]; !set {
+			extStr["IMAGE"] = s.Image
+		}
+	}
+	opts := pipeline.LoadConfigOptions{
+		Dir:       sourceDir,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		ExtStr:    extStr,
+		ExtCode:   extCode,
+	}
+	if s.Config != "" {
+		opts.Path = sourceDir + "/" + strings.TrimPrefix(s.Config, "/")
+		if _, err := os.Stat(opts.Path); err != nil {
+			return nil, fmt.Errorf("--config %q: no such file in the source", s.Config)
+		}
+	}
+	for _, f := range s.Envfile {
+		opts.EnvFiles = append(opts.EnvFiles, sourceDir+"/"+strings.TrimPrefix(f, "/"))
+	}
+	if s.Mod.AwsAccessKeyID != nil || s.Mod.Endpoint != nil || s.Mod.EndpointURL != "" {
+		if opts.AWS, err = s.Mod.aws(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := pipeline.LoadConfig(ctx, opts)
+	return cfg, inSource(err)
+}
+
+// keyValues parses NAME=VALUE arguments.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want NAME=VALUE", flag, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// inSource shows paths in an error relative to the source directory, as
+// the user knows them.
+func inSource(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), sourceDir+"/", ""))
+}
