@@ -169,7 +169,7 @@ func Verify(ctx context.Context, clients *AWS, cfg *Config, opts VerifyOptions) 
 	v.role(ctx, "execution role", aws.ToString(task.ExecutionRoleArn), executionRoleNeeds(task))
 	v.logGroups(ctx, task)
 	v.secrets(ctx, task)
-	clusterFound := v.cluster(ctx, cfg.Cluster)
+	clusterFound := v.cluster(ctx, cfg)
 	v.service(ctx, cfg, clusterFound)
 	v.targetGroups(ctx, cfg, svc, task)
 	return v.report, nil
@@ -476,12 +476,18 @@ func (v *verifier) secret(ctx context.Context, name, valueFrom string) (CheckSta
 	return CheckFailed, fmt.Sprintf("%s: valueFrom is neither a Secrets Manager secret ARN nor an SSM parameter", name)
 }
 
-// cluster checks that the cluster exists and is ACTIVE, and reports
-// whether it exists.
-func (v *verifier) cluster(ctx context.Context, name string) bool {
+// inConfigRegion sends an ECS call to the config's region.
+func inConfigRegion(cfg *Config) func(*ecs.Options) {
+	return func(o *ecs.Options) { inRegion(cfg.Region, func(r string) { o.Region = r }) }
+}
+
+// cluster checks that the config's cluster exists and is ACTIVE, and
+// reports whether it exists.
+func (v *verifier) cluster(ctx context.Context, cfg *Config) bool {
+	name := cfg.Cluster
 	c := Check{Name: "cluster", Subject: name}
 	defer func() { v.add(c) }()
-	out, err := v.aws.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{name}})
+	out, err := v.aws.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{name}}, inConfigRegion(cfg))
 	switch {
 	case err != nil:
 		c.Status, c.Reason = CheckFailed, fmt.Sprintf("looking up cluster: %v", err)
@@ -510,7 +516,7 @@ func (v *verifier) service(ctx context.Context, cfg *Config, clusterFound bool) 
 		c.Status, c.Reason = CheckSkipped, fmt.Sprintf("cluster %s not found", cfg.Cluster)
 		return
 	}
-	out, err := v.aws.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cfg.Cluster), Services: []string{cfg.Service}})
+	out, err := v.aws.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cfg.Cluster), Services: []string{cfg.Service}}, inConfigRegion(cfg))
 	switch {
 	case err != nil:
 		c.Status, c.Reason = CheckFailed, fmt.Sprintf("looking up service: %v", err)
