@@ -9,7 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -46,6 +50,27 @@ type S3API interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
+// ECSAPI is the part of the ECS client that verify calls.
+type ECSAPI interface {
+	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+}
+
+// IAMAPI is the part of the IAM client that verify calls.
+type IAMAPI interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+}
+
+// CloudWatchLogsAPI is the part of the CloudWatch Logs client that verify calls.
+type CloudWatchLogsAPI interface {
+	DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+}
+
+// ELBv2API is the part of the Elastic Load Balancing v2 client that verify calls.
+type ELBv2API interface {
+	DescribeTargetGroups(ctx context.Context, in *elasticloadbalancingv2.DescribeTargetGroupsInput, optFns ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetGroupsOutput, error)
+}
+
 // AWS holds every AWS client the pipeline uses, all built from one aws.Config.
 // Fields are interfaces so tests and callers may replace single clients.
 type AWS struct {
@@ -62,6 +87,14 @@ type AWS struct {
 	SecretsManager SecretsManagerAPI
 	// S3 fetches s3:// tfstate files.
 	S3 S3API
+	// ECS looks up clusters and services.
+	ECS ECSAPI
+	// IAM looks up task and execution roles for verify.
+	IAM IAMAPI
+	// CloudWatchLogs looks up log groups for verify.
+	CloudWatchLogs CloudWatchLogsAPI
+	// ELBv2 looks up target groups for verify.
+	ELBv2 ELBv2API
 }
 
 // NewAWS loads one aws.Config from opts and builds every client from it.
@@ -103,6 +136,10 @@ func NewAWSFromConfig(cfg aws.Config) *AWS {
 	a.ECR = ecr.NewFromConfig(cfg)
 	a.SSM = ssm.NewFromConfig(cfg)
 	a.SecretsManager = secretsmanager.NewFromConfig(cfg)
+	a.ECS = ecs.NewFromConfig(cfg)
+	a.IAM = iam.NewFromConfig(cfg)
+	a.CloudWatchLogs = cloudwatchlogs.NewFromConfig(cfg)
+	a.ELBv2 = elasticloadbalancingv2.NewFromConfig(cfg)
 	a.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = a.EndpointURL != ""
 		// tfstate objects often lack checksums; the skip is not worth a log line.

@@ -2,14 +2,18 @@
 // module, with no Dagger types: it talks to ECR for publishing (ecr.go,
 // tag.go), loads ecspresso v2 configuration files, renders task and service
 // definitions the way ecspresso does (Go templates, Jsonnet, tfstate, SSM and
-// Secrets Manager lookups), prepares task definitions for registration and
-// shows unified diffs between running and local definitions.
+// Secrets Manager lookups), prepares task definitions for registration,
+// shows unified diffs between running and local definitions and verifies
+// them against AWS before a deploy.
 //
 // One verb lives in one file, with its options struct beside it: aws.go
 // builds AWS clients (NewAWS), config.go loads a config (LoadConfig),
 // render.go renders definitions (Config.RenderTaskDefinition), definition.go
 // strips, decodes and normalises them (TaskDefinitionInput,
-// NormalizeTaskDefinition) and diff.go compares them (DiffTaskDefinitions).
+// NormalizeTaskDefinition), diff.go compares them (DiffTaskDefinitions) and
+// verify.go checks, without changing anything, that what they refer to
+// exists in AWS: ECR images, IAM roles trusted by ECS tasks, log groups,
+// secrets, the cluster, the service and its target groups (Verify).
 //
 // # Compatibility with ecspresso
 //

@@ -1,0 +1,376 @@
+package pipeline_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+const (
+	verifyAccount = "123456789012"
+	verifyRepo    = verifyAccount + ".dkr.ecr.us-east-1.amazonaws.com/verify/app"
+)
+
+// TestVerifyAgainstMoto verifies testdata/verify against resources created
+// in moto: once with everything present, then with one thing missing or
+// wrong per case. Every case must give exactly the expected statuses, name
+// what is missing, and make no call that changes anything.
+func TestVerifyAgainstMoto(t *testing.T) {
+	ctx := context.Background()
+	endpoint := motoserver.Start(t)
+	seed, err := pipeline.NewAWS(ctx, pipeline.AWSOptions{
+		Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test", EndpointURL: endpoint,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := seedVerify(t, seed.Config, endpoint)
+
+	// Verify gets its own clients, which record every operation they call.
+	var mu sync.Mutex
+	calls := map[string]int{}
+	cfg := seed.Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				mu.Lock()
+				calls[awsmiddleware.GetOperationName(ctx)]++
+				mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+	clients := pipeline.NewAWSFromConfig(cfg)
+
+	// The checks of testdata/verify in order, all as they should be.
+	allOK := []string{
+		"OK image app", "OK image worker", "SKIPPED image proxy",
+		"OK task role", "OK execution role", "OK log group app",
+		"OK secret app", "OK secret app", "OK cluster", "OK service", "OK target group",
+	}
+	missingDigest := "sha256:" + strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name   string
+		env    map[string]string
+		want   map[int]string // index in allOK -> status and check
+		at     int            // the check whose reason is tested: the changed one, if any
+		reason string         // what that reason must say
+	}{
+		{name: "all present", at: 0, reason: "digest sha256:"},
+		{name: "log group created by ECS", env: map[string]string{"LOG_GROUP": "/ecs/not-yet", "LOG_CREATE_GROUP": "true"}, at: 5, reason: "awslogs-create-group"},
+		{name: "SSM parameter by ARN", env: map[string]string{"SSM_PARAMETER": "arn:aws:ssm:us-east-1:" + verifyAccount + ":parameter/verify/api-key"}, at: 7, reason: "API_KEY: SSM parameter exists"},
+		{
+			name: "missing image digest", env: map[string]string{"APP_IMAGE": verifyRepo + "@" + missingDigest},
+			want: map[int]string{0: "FAILED image app"}, reason: "digest " + missingDigest + " not found in repository verify/app",
+		},
+		{
+			name: "missing image tag", env: map[string]string{"WORKER_IMAGE": verifyRepo + ":v2"},
+			want: map[int]string{1: "FAILED image worker"}, reason: "tag v2 not found in repository verify/app",
+		},
+		{
+			name: "missing repository", env: map[string]string{"WORKER_IMAGE": verifyAccount + ".dkr.ecr.us-east-1.amazonaws.com/verify/nope:v1"},
+			want: map[int]string{1: "FAILED image worker"}, reason: "repository verify/nope not found",
+		},
+		{
+			name: "role without ecs-tasks trust", env: map[string]string{"TASK_ROLE_ARN": "arn:aws:iam::" + verifyAccount + ":role/verify-lambda"},
+			want: map[int]string{3: "FAILED task role"}, reason: "role verify-lambda does not allow ecs-tasks.amazonaws.com",
+		},
+		{
+			name: "missing role", env: map[string]string{"EXECUTION_ROLE_ARN": "arn:aws:iam::" + verifyAccount + ":role/verify-missing"},
+			want: map[int]string{4: "FAILED execution role"}, reason: "role verify-missing not found in IAM",
+		},
+		{
+			name: "no execution role for secrets", env: map[string]string{"EXECUTION_ROLE_ARN": ""},
+			want: map[int]string{4: "FAILED execution role"}, reason: "container app uses secrets",
+		},
+		{
+			name: "missing log group", env: map[string]string{"LOG_GROUP": "/ecs/missing"},
+			want: map[int]string{5: "FAILED log group app"}, reason: "log group /ecs/missing not found",
+		},
+		{
+			name: "missing secret", env: map[string]string{"SECRET_ARN": "arn:aws:secretsmanager:us-east-1:" + verifyAccount + ":secret:verify/missing-AbCdEf"},
+			want: map[int]string{6: "FAILED secret app"}, reason: "DB_PASSWORD: secret arn:aws:secretsmanager:us-east-1:" + verifyAccount + ":secret:verify/missing-AbCdEf not found",
+		},
+		{
+			name: "missing SSM parameter", env: map[string]string{"SSM_PARAMETER": "/verify/missing"},
+			want: map[int]string{7: "FAILED secret app"}, reason: "API_KEY: SSM parameter /verify/missing not found",
+		},
+		{
+			name: "missing cluster", env: map[string]string{"CLUSTER": "verify-missing"},
+			want: map[int]string{8: "FAILED cluster", 9: "SKIPPED service"}, reason: "cluster verify-missing not found",
+		},
+		{
+			name: "missing target group", env: map[string]string{"TARGET_GROUP_ARN": "arn:aws:elasticloadbalancing:us-east-1:" + verifyAccount + ":targetgroup/verify-missing/0123456789abcdef"},
+			want: map[int]string{10: "FAILED target group"}, reason: "targetgroup/verify-missing/0123456789abcdef not found",
+		},
+		{
+			name: "target group of instances under awsvpc", env: map[string]string{"TARGET_GROUP_ARN": env["INSTANCE_TARGET_GROUP_ARN"]},
+			want: map[int]string{10: "FAILED target group"}, reason: "target type instance does not suit network mode awsvpc",
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mu.Lock()
+			clear(calls)
+			mu.Unlock()
+			vars := map[string]string{}
+			for k, v := range env {
+				vars[k] = v
+			}
+			for k, v := range c.env {
+				vars[k] = v
+			}
+			conf, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{
+				Path:      "testdata/verify/ecspresso.yml",
+				LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+				AWS:       clients,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			report, err := pipeline.Verify(ctx, clients, conf, pipeline.VerifyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			want := slices.Clone(allOK)
+			for i, s := range c.want {
+				want[i] = s
+			}
+			at := c.at
+			if len(c.want) > 0 {
+				at = slices.Min(slices.Collect(maps.Keys(c.want)))
+			}
+			var got []string
+			for _, ch := range report.Checks {
+				got = append(got, strings.TrimSpace(fmt.Sprintf("%s %s %s", ch.Status, ch.Name, ch.Container)))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("checks:\n%s\nwant %q", report, want)
+			}
+			if r := report.Checks[at].Reason; !strings.Contains(r, c.reason) {
+				t.Errorf("reason %q does not say %q; report:\n%s", r, c.reason, report)
+			}
+			if report.OK() != (c.want == nil) {
+				t.Errorf("OK() = %v with checks %q", report.OK(), got)
+			}
+
+			mu.Lock()
+			defer mu.Unlock()
+			reads := []string{"BatchGetImage", "GetRole", "DescribeLogGroups", "DescribeSecret", "GetParameter", "DescribeClusters", "DescribeServices", "DescribeTargetGroups"}
+			for op := range calls {
+				if !slices.Contains(reads, op) {
+					t.Errorf("Verify called %s, which is not one of its read-only lookups %v", op, reads)
+				}
+			}
+			if c.name == "all present" {
+				for _, op := range reads {
+					if calls[op] == 0 {
+						t.Errorf("Verify never called %s (calls: %v)", op, calls)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyReportRendering checks the text and Markdown renderings.
+func TestVerifyReportRendering(t *testing.T) {
+	r := &pipeline.VerifyReport{Checks: []pipeline.Check{
+		{Name: "image", Container: "app", Subject: "repo:v1", Status: pipeline.CheckOK, Reason: "tag v1 found", Warnings: []string{"not pinned by digest"}},
+		{Name: "cluster", Subject: "prod", Status: pipeline.CheckFailed, Reason: "cluster prod | not found"},
+		{Name: "target group", Subject: "-", Status: pipeline.CheckSkipped, Reason: "no loadBalancers"},
+	}}
+	wantText := `OK      image (container app) repo:v1: tag v1 found
+WARNING image (container app) repo:v1: not pinned by digest
+FAILED  cluster prod: cluster prod | not found
+SKIPPED target group -: no loadBalancers
+verify: 3 checks, 1 failed, 1 skipped
+`
+	if got := r.String(); got != wantText {
+		t.Errorf("String() =\n%s\nwant\n%s", got, wantText)
+	}
+	wantMD := "### Verify failed: 3 checks, 1 failed, 1 skipped\n\n" +
+		"| Status | Check | Subject | Why |\n|---|---|---|---|\n" +
+		"| ✅ OK | image (container app) | `repo:v1` | tag v1 found |\n" +
+		"| ⚠️ WARNING | image (container app) | `repo:v1` | not pinned by digest |\n" +
+		"| ❌ FAILED | cluster | `prod` | cluster prod \\| not found |\n" +
+		"| ⏭️ SKIPPED | target group | `-` | no loadBalancers |\n"
+	if got := r.Markdown(); got != wantMD {
+		t.Errorf("Markdown() =\n%s\nwant\n%s", got, wantMD)
+	}
+	if r.OK() {
+		t.Error("OK() = true with a failed check")
+	}
+}
+
+// seedVerify creates in moto everything testdata/verify refers to, and
+// returns the environment that renders it with every check passing.
+func seedVerify(t *testing.T, cfg aws.Config, endpoint string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",` +
+		`"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},` +
+		`"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":32,"digest":"sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}]}`
+	sum := sha256.Sum256([]byte(manifest))
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	ecrc := ecr.NewFromConfig(cfg)
+	must(t, "creating repository", func() error {
+		_, err := ecrc.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("verify/app")})
+		return err
+	})
+	must(t, "putting image", func() error {
+		_, err := ecrc.PutImage(ctx, &ecr.PutImageInput{
+			RepositoryName: aws.String("verify/app"), ImageManifest: aws.String(manifest),
+			ImageTag: aws.String("v1"), ImageDigest: aws.String(digest),
+		})
+		return err
+	})
+
+	iamc := iam.NewFromConfig(cfg)
+	for name, trust := range map[string]string{
+		// Statement as a list, Service as a string.
+		"verify-task": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
+		// Statement as an object, Service and Action as lists.
+		"verify-exec":   `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","ecs-tasks.amazonaws.com"]},"Action":["sts:AssumeRole","sts:TagSession"]}}`,
+		"verify-lambda": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
+	} {
+		must(t, "creating role "+name, func() error {
+			_, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+			return err
+		})
+	}
+
+	must(t, "creating log group", func() error {
+		_, err := cloudwatchlogs.NewFromConfig(cfg).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/verify-app")})
+		return err
+	})
+	must(t, "putting parameter", func() error {
+		_, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
+			Name: aws.String("/verify/api-key"), Value: aws.String("k"), Type: ssmtypes.ParameterTypeSecureString,
+		})
+		return err
+	})
+	secret, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("verify/db"), SecretString: aws.String(`{"password":"x"}`),
+	})
+	if err != nil {
+		t.Fatalf("creating secret: %v", err)
+	}
+
+	ecsc := ecs.NewFromConfig(cfg)
+	must(t, "creating cluster", func() error {
+		_, err := ecsc.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("verify")})
+		return err
+	})
+	must(t, "registering task definition", func() error {
+		_, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String("verify-app"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{
+				{Name: aws.String("app"), Image: aws.String(verifyRepo + ":v1"), Memory: aws.Int32(512)},
+			},
+		})
+		return err
+	})
+	must(t, "creating service", func() error {
+		_, err := ecsc.CreateService(ctx, &ecs.CreateServiceInput{
+			Cluster: aws.String("verify"), ServiceName: aws.String("verify-app"),
+			TaskDefinition: aws.String("verify-app"), DesiredCount: aws.Int32(0),
+		})
+		return err
+	})
+
+	vpc := createVPC(t, cfg, endpoint)
+	elbc := elbv2.NewFromConfig(cfg)
+	tgARNs := map[elbv2types.TargetTypeEnum]string{}
+	for name, typ := range map[string]elbv2types.TargetTypeEnum{"verify-app": elbv2types.TargetTypeEnumIp, "verify-instances": elbv2types.TargetTypeEnumInstance} {
+		out, err := elbc.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(name), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(8080),
+			VpcId: aws.String(vpc), TargetType: typ,
+		})
+		if err != nil {
+			t.Fatalf("creating target group %s: %v", name, err)
+		}
+		tgARNs[typ] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
+	}
+
+	return map[string]string{
+		"CLUSTER":                   "verify",
+		"TASK_ROLE_ARN":             "arn:aws:iam::" + verifyAccount + ":role/verify-task",
+		"EXECUTION_ROLE_ARN":        "arn:aws:iam::" + verifyAccount + ":role/verify-exec",
+		"APP_IMAGE":                 verifyRepo + ":v1@" + digest,
+		"WORKER_IMAGE":              verifyRepo + ":v1",
+		"SECRET_ARN":                aws.ToString(secret.ARN),
+		"SSM_PARAMETER":             "/verify/api-key",
+		"LOG_GROUP":                 "/ecs/verify-app",
+		"LOG_CREATE_GROUP":          "false",
+		"TARGET_GROUP_ARN":          tgARNs[elbv2types.TargetTypeEnumIp],
+		"INSTANCE_TARGET_GROUP_ARN": tgARNs[elbv2types.TargetTypeEnumInstance],
+	}
+}
+
+// createVPC creates a VPC for the target groups with a signed EC2 query
+// request: one call does not justify the EC2 client, a large module.
+func createVPC(t *testing.T, cfg aws.Config, endpoint string) string {
+	t.Helper()
+	ctx := context.Background()
+	body := "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ec2", cfg.Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("creating VPC: %v", err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`<vpcId>(vpc-[0-9a-f]+)</vpcId>`).FindSubmatch(out)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("creating VPC: %s: %s", resp.Status, out)
+	}
+	return string(m[1])
+}
+
+func must(t *testing.T, doing string, f func() error) {
+	t.Helper()
+	if err := f(); err != nil {
+		t.Fatalf("%s: %v", doing, err)
+	}
+}
