@@ -572,6 +572,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Render(&parent, ctx, what)
+		case "Verify":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			var allowFailures bool
+			if inputArgs["allowFailures"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["allowFailures"]), &allowFailures)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg allowFailures", err))
+				}
+			}
+			return (*EcsService).Verify(&parent, ctx, format, allowFailures)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -142,10 +142,13 @@ func (s *EcsService) load(ctx context.Context) (*pipeline.Config, error) {
 	for _, f := range s.Envfile {
 		opts.EnvFiles = append(opts.EnvFiles, sourceDir+"/"+strings.TrimPrefix(f, "/"))
 	}
-	if s.Mod.AwsAccessKeyID != nil || s.Mod.Endpoint != nil || s.Mod.EndpointURL != "" {
-		if opts.AWS, err = s.Mod.aws(ctx, ""); err != nil {
-			return nil, err
-		}
+	// Lookups run in the config's region; --region stands in for
+	// AWS_REGION, which the config falls back to.
+	if _, set := env["AWS_REGION"]; !set && s.Mod.Region != "" {
+		env["AWS_REGION"] = s.Mod.Region
+	}
+	if opts.AWSOptions, err = s.Mod.awsOptions(ctx); err != nil {
+		return nil, err
 	}
 	cfg, err := pipeline.LoadConfig(ctx, opts)
 	return cfg, inSource(err)
@@ -171,4 +174,47 @@ func inSource(err error) error {
 		return nil
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), sourceDir+"/", ""))
+}
+
+// Verify that what the definitions refer to exists, changing nothing:
+// images in ECR (by digest), the task and execution roles and their trust
+// of ecs-tasks.amazonaws.com, log groups, secrets and SSM parameters, the
+// cluster, the service and its target groups. Prints one line per check;
+// fails when a check fails.
+func (s *EcsService) Verify(
+	ctx context.Context,
+	// Output format: text, or markdown for a CI job summary.
+	// +default="text"
+	format string,
+	// Print the report without failing when a check fails.
+	// +optional
+	allowFailures bool,
+) (string, error) {
+	if format != "text" && format != "markdown" {
+		return "", fmt.Errorf("--format %q: want text or markdown", format)
+	}
+	cfg, err := s.load(ctx)
+	if err != nil {
+		return "", err
+	}
+	overrides, err := keyValues("--container-image", s.ContainerImage)
+	if err != nil {
+		return "", err
+	}
+	clients, err := cfg.Clients(ctx)
+	if err != nil {
+		return "", err
+	}
+	report, err := pipeline.Verify(ctx, clients, cfg, pipeline.VerifyOptions{ImageOverrides: overrides})
+	if err != nil {
+		return "", inSource(err)
+	}
+	out := report.String()
+	if format == "markdown" {
+		out = report.Markdown()
+	}
+	if !report.OK() && !allowFailures {
+		return "", fmt.Errorf("verify found problems:\n%s", report.String())
+	}
+	return out, nil
 }

@@ -91,8 +91,11 @@ type LoadConfigOptions struct {
 	ExtStr  map[string]string
 	ExtCode map[string]string
 	// AWS provides the clients for ssm, secretsmanager_arn and s3:// tfstate
-	// lookups; nil builds them on first use with NewAWS and the config's region.
+	// lookups; nil builds them on first use with NewAWS and AWSOptions.
 	AWS *AWS
+	// AWSOptions configure the clients built when AWS is nil; an empty
+	// Region means the config's region.
+	AWSOptions AWSOptions
 }
 
 // rawConfig is the file format; unknown keys are rejected.
@@ -120,6 +123,7 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 		return nil, err
 	}
 	r := newRenderer(env, opts.ExtStr, opts.ExtCode, opts.AWS)
+	r.awsOpts = opts.AWSOptions
 	body, err := r.renderFile(ctx, path)
 	if err != nil {
 		return nil, err
@@ -163,6 +167,10 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 	}
 	return c, nil
 }
+
+// Clients returns the AWS clients the config's lookups use, building them
+// on first use for the config's region (see LoadConfigOptions.AWSOptions).
+func (c *Config) Clients(ctx context.Context) (*AWS, error) { return c.r.clients(ctx) }
 
 // resolve makes p relative to the config file's directory.
 func (c *Config) resolve(p string) string {

@@ -205,6 +205,7 @@ type renderer struct {
 	pluginNatives []*jsonnet.NativeFunction
 
 	awsOnce sync.Once
+	awsOpts AWSOptions
 	aws     *AWS
 	awsErr  error
 
@@ -421,7 +422,11 @@ func jsonEscape(s string) string {
 func (r *renderer) clients(ctx context.Context) (*AWS, error) {
 	r.awsOnce.Do(func() {
 		if r.aws == nil {
-			r.aws, r.awsErr = NewAWS(ctx, AWSOptions{Region: r.region})
+			o := r.awsOpts
+			if o.Region == "" {
+				o.Region = r.region
+			}
+			r.aws, r.awsErr = NewAWS(ctx, o)
 		}
 	})
 	return r.aws, r.awsErr
