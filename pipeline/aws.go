@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -56,6 +57,8 @@ type AWS struct {
 
 	// ECR logs in to registries and creates repositories for publish.
 	ECR ECRAPI
+	// ECS registers task definitions and deploys, waits for and rolls back services.
+	ECS ECSAPI
 	// SSM reads parameters for the ssm template function and natives.
 	SSM SSMAPI
 	// SecretsManager resolves secret ARNs for secretsmanager_arn.
@@ -101,6 +104,7 @@ func NewAWSFromConfig(cfg aws.Config) *AWS {
 		a.EndpointURL = *cfg.BaseEndpoint
 	}
 	a.ECR = ecr.NewFromConfig(cfg)
+	a.ECS = ecs.NewFromConfig(cfg)
 	a.SSM = ssm.NewFromConfig(cfg)
 	a.SecretsManager = secretsmanager.NewFromConfig(cfg)
 	a.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
