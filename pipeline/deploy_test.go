@@ -436,3 +436,32 @@ func TestDeploySkipTaskDefinition(t *testing.T) {
 		t.Errorf("deployed %s with %v", res.TaskDefinitionArn, e.mutating())
 	}
 }
+
+// TestWaitPollBudget follows a five-minute deployment and checks the
+// polling budget (at most 8 + 0.45 polls a second, under one per 2 s over
+// the deployment) and that completion is noticed within 2 s.
+func TestWaitPollBudget(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	e.srv.SetBehavior("registry.example.com/web:v2", ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: 4 * time.Minute})
+	began := e.clock.Now()
+	res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := e.clock.Now().Sub(began)
+	if took < 5*time.Minute {
+		t.Fatalf("deployment took %v, want at least 5m", took)
+	}
+	if limit := 8 + 0.45*took.Seconds(); float64(res.Wait.Polls) > limit || float64(res.Wait.Polls) > took.Seconds()/2 {
+		t.Errorf("%d polls in %v, over the budget of %.0f and one per 2 s", res.Wait.Polls, took, limit)
+	}
+	out, err := e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{res.ServiceDeploymentArn}})
+	if err != nil || len(out.ServiceDeployments) != 1 {
+		t.Fatal(err)
+	}
+	late := e.clock.Now().Sub(aws.ToTime(out.ServiceDeployments[0].FinishedAt))
+	if late > 2*time.Second {
+		t.Errorf("completion noticed %v late", late)
+	}
+	t.Logf("%d polls in %v; completion noticed %v after it happened", res.Wait.Polls, took.Round(time.Second), late)
+}

@@ -10,6 +10,13 @@
 // render.go renders definitions (Config.RenderTaskDefinition), definition.go
 // strips, decodes and normalises them (TaskDefinitionInput,
 // NormalizeTaskDefinition) and diff.go compares them (DiffTaskDefinitions).
+// deploy.go registers the task definition and updates the service with
+// exactly one UpdateService call (Deploy); wait.go follows that deployment
+// until ECS reports it completed, rolled back, failed or stopped, streaming
+// service events and naming the stopped tasks' reasons (Wait);
+// rollback.go stops a deployment in progress or returns the service to the
+// previous revision (Rollback); status.go shows a service, its deployments
+// and its events (Status). ecs.go holds the small ECS interfaces they use.
 //
 // # Compatibility with ecspresso
 //

@@ -19,30 +19,35 @@ import (
 // shows the deployments, their counts and rollout states, and the events.
 //
 //   - The interval is pollFast (1 s) after any visible change (a count, a
-//     state, a new event) and while the deployment is near its end (all of
-//     its tasks running, so only health checks and draining remain) or has
-//     failed tasks (the circuit breaker may trip). While nothing changes it
-//     grows by half each poll up to pollSlow (4 s). Intervals get ±10%
-//     jitter so parallel deploys do not poll in step.
+//     state, a new event), while the deployment is about to end (all its
+//     tasks run and the other deployments have no task left running or
+//     pending, so only draining remains before ECS completes it) and while
+//     it has failed tasks (the circuit breaker may trip). While nothing
+//     changes it grows by half each poll up to pollSlow (4 s): start-up
+//     and health checks take minutes and need no close watch. Intervals get
+//     ±10% jitter so parallel deploys do not poll in step.
 //   - A token bucket caps the average: pollRate polls per second (one per
-//     2.2 s) with a burst of pollBurst. Steady phases at 4 s save tokens
-//     that the 1 s polls near the end spend, so a long deployment averages
-//     under one DescribeServices call per 2 s, yet completion is usually
-//     noticed within a second.
+//     2.2 s), starting with pollInitial tokens and saving up to pollBurst.
+//     Steady phases at 4 s save tokens that the 1 s polls near the end
+//     spend, so over any wait of t seconds Wait polls at most
+//     pollInitial + 0.45 t times, yet usually notices completion within a
+//     second.
 //   - Throttling, 5xx and broken connections are waited out with
-//     exponential backoff and full jitter (2 s doubling to 30 s); they never
-//     fail the wait.
+//     exponential backoff and full jitter (1-2 s doubling to 15-30 s); they
+//     never fail the wait, and nothing is ever updated again.
 //   - The last poll happens at the deadline, not before it.
 //
 // Besides the polls, Wait makes one ListServiceDeployments call to find the
 // service deployment, one DescribeServiceDeployments call to confirm the
-// outcome and, on failure, ListTasks and DescribeTasks for the reasons.
+// outcome (more only while the history lags) and, on failure or timeout,
+// ListTasks and DescribeTasks for the stopped tasks' reasons.
 const (
 	pollFast        = time.Second
 	pollSlow        = 4 * time.Second
 	pollGrowth      = 1.5
 	pollRate        = 0.45
-	pollBurst       = 8
+	pollBurst       = 60
+	pollInitial     = 8
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
 	maxConfirmTries = 3
@@ -303,7 +308,7 @@ type waiter struct {
 func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, error) {
 	w.start = w.clock.Now()
 	deadline := w.start.Add(timeout)
-	bucket := tokenBucket{tokens: pollBurst, last: w.start}
+	bucket := tokenBucket{tokens: pollInitial, last: w.start}
 	if w.sdArn == "" {
 		w.sdArn = w.findServiceDeployment(ctx)
 	}
@@ -472,7 +477,18 @@ func (w *waiter) hot(s *types.Service) bool {
 	if d == nil {
 		return true
 	}
-	return d.FailedTasks > 0 || (d.DesiredCount > 0 && d.RunningCount == d.DesiredCount && d.PendingCount == 0)
+	if d.FailedTasks > 0 {
+		return true
+	}
+	if d.RunningCount != d.DesiredCount || d.PendingCount > 0 {
+		return false
+	}
+	for _, o := range s.Deployments {
+		if aws.ToString(o.Id) != w.id() && (o.RunningCount > 0 || o.PendingCount > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // fingerprint summarises what a poll shows, to tell whether it changed.
