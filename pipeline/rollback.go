@@ -109,12 +109,8 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		}, retryOnlyThrottling); err != nil {
 			return res, fmt.Errorf("stopping service deployment %s: %w", sdArn, err)
 		}
-		after, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
-		if err != nil {
+		if dep, err = rollbackDeployment(ctx, api, cfg, opts.Wait.Clock, aws.ToString(primary.Id)); err != nil {
 			return res, fmt.Errorf("rolling back: %w", err)
-		}
-		if dep = primaryDeployment(after); dep != nil && aws.ToString(dep.Id) == aws.ToString(primary.Id) {
-			dep = nil // ECS has not started the rollback deployment yet
 		}
 		if dep != nil {
 			res.To = aws.ToString(dep.TaskDefinition)
@@ -155,6 +151,30 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		res.Deregistered = true
 	}
 	return res, nil
+}
+
+// rollbackDeployment returns the PRIMARY deployment that replaced the
+// stopped one, polling for a few seconds while ECS starts it; nil if none
+// appeared.
+func rollbackDeployment(ctx context.Context, api ServiceDescriber, cfg *Config, clock Clock, stopped string) (*types.Deployment, error) {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	for range 10 {
+		svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+		if err != nil && !transient(ctx, err) {
+			return nil, err
+		}
+		if err == nil {
+			if dep := primaryDeployment(svc); dep != nil && aws.ToString(dep.Id) != stopped {
+				return dep, nil
+			}
+		}
+		if err := clock.Sleep(ctx, pollFast); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // inProgressServiceDeployment returns the ARN of the service's service

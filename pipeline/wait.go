@@ -51,6 +51,7 @@ const (
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
 	maxConfirmTries = 3
+	maxMissingPolls = 3
 )
 
 // Clock tells the time and sleeps. Wait uses it for its intervals and its
@@ -302,6 +303,7 @@ type waiter struct {
 	seen             map[string]bool
 	polls            int
 	confirms         int
+	missing          int
 	start            time.Time
 }
 
@@ -362,6 +364,12 @@ func (w *waiter) id() string { return aws.ToString(w.dep.Id) }
 // check decides whether the deployment has ended.
 func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, error, bool) {
 	dep := findDeployment(s, w.id())
+	if dep == nil && w.missing < maxMissingPolls {
+		// DescribeServices is eventually consistent: a deployment just
+		// started may not be listed yet. Gone for good is confirmed later.
+		w.missing++
+		return nil, nil, false
+	}
 	if dep != nil && aws.ToString(dep.Status) == "PRIMARY" && dep.RolloutState != types.DeploymentRolloutStateFailed {
 		completed := dep.RolloutState == types.DeploymentRolloutStateCompleted ||
 			// Without a rollout state (not the ECS controller) fall back to
