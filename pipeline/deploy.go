@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -211,6 +212,8 @@ func applyServiceDefinition(u *ecs.UpdateServiceInput, sd *ecs.CreateServiceInpu
 func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Service, td *ecs.RegisterTaskDefinitionInput, update *ecs.UpdateServiceInput, reuse string) (string, error) {
 	var b strings.Builder
 	running := aws.ToString(svc.TaskDefinition)
+	u := *update
+	u.TaskDefinition = aws.String(reuse)
 	if td != nil {
 		js, err := indentedJSON(td)
 		if err != nil {
@@ -229,12 +232,9 @@ func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Ser
 			diff = "(no changes)\n"
 		}
 		fmt.Fprintf(&b, "Changes from the running %s:\n%s", shortTaskDefinition(running), diff)
-		update.TaskDefinition = aws.String("<registered revision>")
-	} else {
-		update.TaskDefinition = aws.String(reuse)
+		u.TaskDefinition = aws.String("<registered revision>")
 	}
-	js, err := indentedJSON(update)
-	update.TaskDefinition = nil
+	js, err := indentedJSON(&u)
 	if err != nil {
 		return "", err
 	}
@@ -284,7 +284,7 @@ func (r *DeployResult) Markdown() string {
 	}
 	row("Service deployment", r.ServiceDeploymentArn)
 	if r.Wait != nil {
-		row("Waited", r.Wait.Elapsed.Round(1e9).String())
+		row("Waited", r.Wait.Elapsed.Round(time.Second).String())
 	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", r.Reason)

@@ -333,7 +333,7 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 			failures = 0
 			svc = s
 			w.stream(s.Events)
-			if res, err, done := w.check(ctx, s); done {
+			if res, done, err := w.check(ctx, s); done {
 				return res, err
 			}
 			fp := fingerprint(s)
@@ -362,13 +362,13 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 func (w *waiter) id() string { return aws.ToString(w.dep.Id) }
 
 // check decides whether the deployment has ended.
-func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, error, bool) {
+func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool, error) {
 	dep := findDeployment(s, w.id())
 	if dep == nil && w.missing < maxMissingPolls {
 		// DescribeServices is eventually consistent: a deployment just
 		// started may not be listed yet. Gone for good is confirmed later.
 		w.missing++
-		return nil, nil, false
+		return nil, false, nil
 	}
 	if dep != nil && aws.ToString(dep.Status) == "PRIMARY" && dep.RolloutState != types.DeploymentRolloutStateFailed {
 		completed := dep.RolloutState == types.DeploymentRolloutStateCompleted ||
@@ -376,26 +376,26 @@ func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, erro
 			// "ours is the only deployment and all its tasks run".
 			(dep.RolloutState == "" && len(s.Deployments) == 1 && dep.RunningCount == dep.DesiredCount)
 		if !completed {
-			return nil, nil, false
+			return nil, false, nil
 		}
 		switch sd := w.describeServiceDeployment(ctx); {
 		case sd == nil, sd.Status == types.ServiceDeploymentStatusSuccessful:
 		case sd.Status == types.ServiceDeploymentStatusPending || sd.Status == types.ServiceDeploymentStatusInProgress:
 			// The history may lag the deployment by a moment.
 			if w.confirms++; w.confirms < maxConfirmTries {
-				return nil, nil, false
+				return nil, false, nil
 			}
 		default:
 			return w.failed(ctx, s, dep)
 		}
-		return w.result(s, OutcomeSucceeded), nil, true
+		return w.result(s, OutcomeSucceeded), true, nil
 	}
 	return w.failed(ctx, s, dep)
 }
 
 // failed builds the error for a deployment that failed, was rolled back,
 // stopped or replaced; dep is nil when it is no longer listed.
-func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deployment) (*WaitResult, error, bool) {
+func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deployment) (*WaitResult, bool, error) {
 	e := &DeploymentError{
 		Service:               w.service,
 		DeploymentID:          w.id(),
@@ -435,7 +435,7 @@ func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deploy
 	}
 	e.Reason = strings.Join(reasons, "; ")
 	e.StoppedTasks = w.stoppedTasks(ctx)
-	return w.result(s, e.Outcome), e, true
+	return w.result(s, e.Outcome), true, e
 }
 
 // timedOut builds the error for a deployment that had not ended in time.
