@@ -50,12 +50,6 @@ type S3API interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
-// ECSAPI is the part of the ECS client that verify calls.
-type ECSAPI interface {
-	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
-	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
-}
-
 // IAMAPI is the part of the IAM client that verify calls.
 type IAMAPI interface {
 	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
@@ -81,14 +75,14 @@ type AWS struct {
 
 	// ECR logs in to registries and creates repositories for publish.
 	ECR ECRAPI
+	// ECS registers task definitions and deploys, waits for and rolls back services.
+	ECS ECSAPI
 	// SSM reads parameters for the ssm template function and natives.
 	SSM SSMAPI
 	// SecretsManager resolves secret ARNs for secretsmanager_arn.
 	SecretsManager SecretsManagerAPI
 	// S3 fetches s3:// tfstate files.
 	S3 S3API
-	// ECS looks up clusters and services.
-	ECS ECSAPI
 	// IAM looks up task and execution roles for verify.
 	IAM IAMAPI
 	// CloudWatchLogs looks up log groups for verify.
@@ -134,9 +128,9 @@ func NewAWSFromConfig(cfg aws.Config) *AWS {
 		a.EndpointURL = *cfg.BaseEndpoint
 	}
 	a.ECR = ecr.NewFromConfig(cfg)
+	a.ECS = ecs.NewFromConfig(cfg)
 	a.SSM = ssm.NewFromConfig(cfg)
 	a.SecretsManager = secretsmanager.NewFromConfig(cfg)
-	a.ECS = ecs.NewFromConfig(cfg)
 	a.IAM = iam.NewFromConfig(cfg)
 	a.CloudWatchLogs = cloudwatchlogs.NewFromConfig(cfg)
 	a.ELBv2 = elasticloadbalancingv2.NewFromConfig(cfg)

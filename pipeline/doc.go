@@ -14,6 +14,13 @@
 // verify.go checks, without changing anything, that what they refer to
 // exists in AWS: ECR images, IAM roles trusted by ECS tasks, log groups,
 // secrets, the cluster, the service and its target groups (Verify).
+// deploy.go registers the task definition and updates the service with
+// exactly one UpdateService call (Deploy); wait.go follows that deployment
+// until ECS reports it completed, rolled back, failed or stopped, streaming
+// service events and naming the stopped tasks' reasons (Wait);
+// rollback.go stops a deployment in progress or returns the service to the
+// previous revision (Rollback); status.go shows a service, its deployments
+// and its events (Status). ecs.go holds the small ECS interfaces they use.
 //
 // # Compatibility with ecspresso
 //

@@ -1,0 +1,293 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// DeployOptions configures Deploy. The zero value registers the rendered
+// task definition, updates the service with it and the service definition,
+// and waits for the deployment.
+type DeployOptions struct {
+	// ImageOverrides maps container names to images (typically
+	// digest-pinned) set in the rendered task definition. Naming a
+	// container the definition lacks is an error.
+	ImageOverrides map[string]string
+	// DesiredCount, when set, changes the service's desired count; nil
+	// leaves it alone (auto scaling owns it).
+	DesiredCount *int32
+	// ForceNewDeployment starts a deployment even when nothing changed.
+	ForceNewDeployment bool
+	// SkipTaskDefinition registers nothing and deploys the task definition
+	// the service runs, or with LatestTaskDefinition the latest ACTIVE
+	// revision of its family.
+	SkipTaskDefinition   bool
+	LatestTaskDefinition bool
+	// DryRun renders and validates everything and describes what would be
+	// registered and updated (DeployResult.Plan) without changing anything.
+	DryRun bool
+	// NoWait returns once the service is updated.
+	NoWait bool
+	// Wait configures waiting for the deployment.
+	Wait WaitOptions
+}
+
+// DeployResult is what Deploy did.
+type DeployResult struct {
+	// Cluster and Service name the deployed service.
+	Cluster string
+	Service string
+	// TaskDefinitionArn is the registered (or reused) task definition; in a
+	// dry run, the one that would be reused, or empty.
+	TaskDefinitionArn string
+	// Images maps container names to their images.
+	Images map[string]string
+	// DeploymentID is the ECS deployment UpdateService started.
+	DeploymentID string
+	// ServiceDeploymentArn is its service deployment, when found.
+	ServiceDeploymentArn string
+	// Outcome is how the deploy ended.
+	Outcome Outcome
+	// Reason is the error message when the deployment did not succeed.
+	Reason string
+	// Plan describes, in a dry run, what would be registered and updated.
+	Plan string
+	// Wait is the waiting result, nil when not waited.
+	Wait *WaitResult
+}
+
+// Deploy deploys the config's service the ecspresso way: render the task
+// definition (with opts.ImageOverrides) and the service definition,
+// validate both, check the service exists, register the task definition,
+// make exactly one UpdateService call, then follow the deployment it
+// started (see Wait). Nothing is changed until everything is validated.
+// When the deployment fails the result is returned with the
+// *DeploymentError.
+func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions) (*DeployResult, error) {
+	res := &DeployResult{Cluster: cfg.Cluster, Service: cfg.Service}
+	if cfg.Service == "" {
+		return nil, fmt.Errorf("deploying: %s sets no service", cfg.Path)
+	}
+	var td *ecs.RegisterTaskDefinitionInput
+	if opts.SkipTaskDefinition {
+		if len(opts.ImageOverrides) > 0 {
+			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition")
+		}
+	} else {
+		d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
+		if err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		if td, err = TaskDefinitionInput(d); err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		res.Images = images(td.ContainerDefinitions)
+	}
+	update := &ecs.UpdateServiceInput{
+		Cluster:            aws.String(cfg.Cluster),
+		Service:            aws.String(cfg.Service),
+		DesiredCount:       opts.DesiredCount,
+		ForceNewDeployment: opts.ForceNewDeployment,
+	}
+	if cfg.ServiceDefinition != "" {
+		d, err := cfg.RenderServiceDefinition(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		sd, err := ServiceDefinitionInput(d)
+		if err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		applyServiceDefinition(update, sd, d.Body)
+	}
+
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	if err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
+	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
+		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
+	}
+	if td == nil {
+		ref := aws.ToString(svc.TaskDefinition)
+		if opts.LatestTaskDefinition {
+			ref, _, _ = strings.Cut(shortTaskDefinition(ref), ":") // the family: its latest ACTIVE revision
+		}
+		out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)})
+		if err != nil {
+			return nil, fmt.Errorf("deploying: describing task definition %q: %w", ref, err)
+		}
+		res.TaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+		res.Images = images(out.TaskDefinition.ContainerDefinitions)
+	}
+
+	if opts.DryRun {
+		res.Outcome = OutcomeDryRun
+		if res.Plan, err = deployPlan(ctx, api, svc, td, update, res.TaskDefinitionArn); err != nil {
+			return nil, fmt.Errorf("deploying (dry run): %w", err)
+		}
+		return res, nil
+	}
+
+	if td != nil {
+		out, err := api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+		if err != nil {
+			return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
+		}
+		res.TaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	update.TaskDefinition = aws.String(res.TaskDefinitionArn)
+	out, err := api.UpdateService(ctx, update, retryOnlyThrottling)
+	if err != nil {
+		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
+	}
+	dep := primaryDeployment(out.Service)
+	if dep == nil {
+		return res, fmt.Errorf("updating service %q: the response has no PRIMARY deployment", cfg.Service)
+	}
+	res.DeploymentID = aws.ToString(dep.Id)
+	res.ServiceDeploymentArn = aws.ToString(out.Service.CurrentServiceDeployment)
+	if opts.NoWait {
+		res.Outcome = OutcomeStarted
+		return res, nil
+	}
+
+	wr, err := follow(ctx, api, cfg, opts.Wait, *dep, res.ServiceDeploymentArn)
+	if wr != nil {
+		res.Wait = wr
+		res.Outcome = wr.Outcome
+		res.ServiceDeploymentArn = wr.ServiceDeploymentArn
+	}
+	if err != nil {
+		res.Reason = err.Error()
+		return res, fmt.Errorf("deploying %s: %w", shortTaskDefinition(res.TaskDefinitionArn), err)
+	}
+	return res, nil
+}
+
+// applyServiceDefinition copies into u every field of the rendered service
+// definition that UpdateService takes. Not sent: the desired count (only
+// DeployOptions.DesiredCount sets it), and what UpdateService cannot change
+// or changes only with care (launch type, scheduling strategy, role, tags,
+// deployment controller).
+func applyServiceDefinition(u *ecs.UpdateServiceInput, sd *ecs.CreateServiceInput, body map[string]any) {
+	u.AvailabilityZoneRebalancing = sd.AvailabilityZoneRebalancing
+	u.CapacityProviderStrategy = sd.CapacityProviderStrategy
+	u.DeploymentConfiguration = sd.DeploymentConfiguration
+	u.GatewayConnectors = sd.GatewayConnectors
+	u.HealthCheckGracePeriodSeconds = sd.HealthCheckGracePeriodSeconds
+	u.LoadBalancers = sd.LoadBalancers
+	u.Monitoring = sd.Monitoring
+	u.NetworkConfiguration = sd.NetworkConfiguration
+	u.PlacementConstraints = sd.PlacementConstraints
+	u.PlacementStrategy = sd.PlacementStrategy
+	u.PlatformVersion = sd.PlatformVersion
+	u.PropagateTags = sd.PropagateTags
+	u.ServiceConnectConfiguration = sd.ServiceConnectConfiguration
+	u.ServiceRegistries = sd.ServiceRegistries
+	u.VolumeConfigurations = sd.VolumeConfigurations
+	u.VpcLatticeConfigurations = sd.VpcLatticeConfigurations
+	// Plain booleans in CreateServiceInput: send them only when written,
+	// so an absent key does not switch the feature off.
+	if lookupKey(body, "enableExecuteCommand") != nil {
+		u.EnableExecuteCommand = aws.Bool(sd.EnableExecuteCommand)
+	}
+	if lookupKey(body, "enableECSManagedTags") != nil {
+		u.EnableECSManagedTags = aws.Bool(sd.EnableECSManagedTags)
+	}
+}
+
+// deployPlan describes what a deploy would register and update, with a
+// diff against the running task definition.
+func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Service, td *ecs.RegisterTaskDefinitionInput, update *ecs.UpdateServiceInput, reuse string) (string, error) {
+	var b strings.Builder
+	running := aws.ToString(svc.TaskDefinition)
+	u := *update
+	u.TaskDefinition = aws.String(reuse)
+	if td != nil {
+		js, err := indentedJSON(td)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "Would register task definition family %q:\n%s\n", aws.ToString(td.Family), js)
+		cur, err := DescribeTaskDefinition(ctx, api, running)
+		if err != nil {
+			return "", err
+		}
+		diff, err := DiffTaskDefinitions(cur, td, DiffOptions{FromFile: shortTaskDefinition(running), ToFile: "local"})
+		if err != nil {
+			return "", err
+		}
+		if diff == "" {
+			diff = "(no changes)\n"
+		}
+		fmt.Fprintf(&b, "Changes from the running %s:\n%s", shortTaskDefinition(running), diff)
+		u.TaskDefinition = aws.String("<registered revision>")
+	}
+	js, err := indentedJSON(&u)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "Would update service %q in cluster %q once:\n%s\n", aws.ToString(svc.ServiceName), aws.ToString(update.Cluster), js)
+	return b.String(), nil
+}
+
+func indentedJSON(v any) (string, error) {
+	js, err := CanonicalJSON(v)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, js, "", "  "); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// images maps container names to images.
+func images(cds []types.ContainerDefinition) map[string]string {
+	m := map[string]string{}
+	for _, c := range cds {
+		m[aws.ToString(c.Name)] = aws.ToString(c.Image)
+	}
+	return m
+}
+
+// Markdown returns a short summary for a CI job summary or a pull request.
+func (r *DeployResult) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Deploy of `%s` to `%s`: %s\n\n", r.Service, r.Cluster, r.Outcome)
+	b.WriteString("| | |\n|---|---|\n")
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
+		}
+	}
+	if r.TaskDefinitionArn != "" {
+		row("Task definition", "`"+shortTaskDefinition(r.TaskDefinitionArn)+"`")
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Images)) {
+		row("Image `"+name+"`", "`"+r.Images[name]+"`")
+	}
+	if r.DeploymentID != "" {
+		row("Deployment", "`"+r.DeploymentID+"`")
+	}
+	row("Service deployment", r.ServiceDeploymentArn)
+	if r.Wait != nil {
+		row("Waited", r.Wait.Elapsed.Round(time.Second).String())
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(&b, "\n%s\n", r.Reason)
+	}
+	return b.String()
+}

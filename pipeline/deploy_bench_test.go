@@ -1,0 +1,135 @@
+package pipeline_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+)
+
+// The benchmarks run Deploy against ecssim on a manual clock that only
+// Wait's sleeps move, so every figure is in simulated seconds, which equal
+// real seconds of a real deployment minus the API round trips (tens of
+// milliseconds each), which take no simulated time here. The wall-clock
+// ns/op only measures the simulator and the SDK.
+
+// serviceDeployment reads a service deployment.
+func serviceDeployment(b *testing.B, e *deployEnv, arn string) types.ServiceDeployment {
+	b.Helper()
+	out, err := e.ecs.DescribeServiceDeployments(context.Background(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil || len(out.ServiceDeployments) != 1 {
+		b.Fatalf("describing service deployment %s: %v", arn, err)
+	}
+	return out.ServiceDeployments[0]
+}
+
+// readsBetween counts the non-mutating ECS calls logged in [from, to] of
+// simulated time.
+func readsBetween(e *deployEnv, from, to time.Time) (reads, polls int) {
+	for _, r := range e.srv.Requests() {
+		if r.SimTime.Before(from) || r.SimTime.After(to) || r.Mutating() {
+			continue
+		}
+		reads++
+		if r.Operation == "DescribeServices" {
+			polls++
+		}
+	}
+	return reads, polls
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p)]
+}
+
+// BenchmarkDeployDetection deploys to a service whose new tasks take
+// 1-2 min to start and 2.5-3.5 min to pass health checks, and whose old tasks
+// drain for 30-90 s (a load balancer's deregistration delay) or 0-10 s:
+// deployments of about four to five minutes. It reports how long after ECS
+// completed the deployment Deploy returned (median and 90th percentile)
+// and how many read calls (Describe* and List*) and DescribeServices polls
+// Wait made per 2 s of deployment.
+func BenchmarkDeployDetection(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		drain, add time.Duration
+	}{{"drain=30-90s", 30 * time.Second, time.Minute}, {"drain=0-10s", 0, 10 * time.Second}} {
+		b.Run(c.name, func(b *testing.B) {
+			benchmarkDetection(b, ecssim.Behavior{
+				StartDelay:   time.Minute + rand.N(time.Minute),
+				HealthyAfter: 150*time.Second + rand.N(time.Minute),
+				DrainDelay:   c.drain + rand.N(c.add),
+			})
+		})
+	}
+}
+
+func benchmarkDetection(b *testing.B, behavior ecssim.Behavior) {
+	var detect, took []time.Duration
+	var reads, polls int
+	var span time.Duration
+	for range b.N {
+		b.StopTimer()
+		e := newDeployEnv(b, nil)
+		e.srv.SetBehavior("registry.example.com/web:v2", behavior)
+		began := e.clock.Now()
+		b.StartTimer()
+		res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}}})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		end := e.clock.Now()
+		sd := serviceDeployment(b, e, res.ServiceDeploymentArn)
+		finished := aws.ToTime(sd.FinishedAt)
+		detect = append(detect, end.Sub(finished))
+		took = append(took, finished.Sub(began))
+		r, p := readsBetween(e, began, end)
+		reads, polls, span = reads+r, polls+p, span+end.Sub(began)
+	}
+	b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
+	b.ReportMetric(percentile(detect, 0.9).Seconds(), "p90-detect-s")
+	b.ReportMetric(float64(reads)/span.Seconds()*2, "reads/2s")
+	b.ReportMetric(float64(polls)/span.Seconds()*2, "polls/2s")
+	b.ReportMetric(percentile(took, 0.5).Minutes(), "median-deploy-min")
+}
+
+// BenchmarkDeployFailureDetection deploys tasks that start in 10-70 s and
+// fail their health checks 20-120 s later, so the circuit breaker rolls
+// back after three failures. It reports the time from the start of the
+// rollback (the service deployment's rollback.startedAt) to Deploy
+// returning the error, which must quote the stopped tasks' reason.
+func BenchmarkDeployFailureDetection(b *testing.B) {
+	var detect []time.Duration
+	for range b.N {
+		b.StopTimer()
+		e := newDeployEnv(b, nil)
+		fail := ecssim.FailsHealthChecks(20*time.Second + rand.N(100*time.Second))
+		fail.StartDelay = 10*time.Second + rand.N(time.Minute)
+		e.srv.SetBehavior("registry.example.com/web:v2", fail)
+		b.StartTimer()
+		res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}}})
+		b.StopTimer()
+		if err == nil || !strings.Contains(err.Error(), "Task failed ELB health checks") || !strings.Contains(err.Error(), "service runs web:1") {
+			b.Fatalf("Deploy: %v", err)
+		}
+		sd := serviceDeployment(b, e, res.ServiceDeploymentArn)
+		if sd.Rollback == nil {
+			b.Fatalf("service deployment %s has no rollback", res.ServiceDeploymentArn)
+		}
+		detect = append(detect, e.clock.Now().Sub(aws.ToTime(sd.Rollback.StartedAt)))
+	}
+	b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
+	b.ReportMetric(percentile(detect, 1).Seconds(), "max-detect-s")
+}

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+)
+
+// ServiceDescriber is the part of the ECS client that reads services.
+type ServiceDescriber interface {
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+}
+
+// ServiceDeploymentReader is the part of the ECS client that reads the
+// service deployment history, the authoritative outcome of a deployment.
+type ServiceDeploymentReader interface {
+	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+}
+
+// TaskReader is the part of the ECS client that finds stopped tasks and
+// their reasons.
+type TaskReader interface {
+	ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+}
+
+// TaskDefinitionRegistrar is the part of the ECS client that registers
+// task definitions and looks up their revisions.
+type TaskDefinitionRegistrar interface {
+	TaskDefinitionDescriber
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+}
+
+// ServiceUpdater is the part of the ECS client that updates a service.
+type ServiceUpdater interface {
+	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+}
+
+// WaitAPI is what Wait calls.
+type WaitAPI interface {
+	ServiceDescriber
+	ServiceDeploymentReader
+	TaskReader
+}
+
+// DeployAPI is what Deploy calls.
+type DeployAPI interface {
+	WaitAPI
+	TaskDefinitionRegistrar
+	ServiceUpdater
+}
+
+// RollbackAPI is what Rollback calls.
+type RollbackAPI interface {
+	DeployAPI
+	StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+}
+
+// ECSAPI is every ECS call the pipeline makes; *ecs.Client implements it.
+type ECSAPI interface {
+	RollbackAPI
+	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
+}
+
+// ErrServiceNotFound is returned (wrapped) when the config's service does
+// not exist or is no longer ACTIVE.
+var ErrServiceNotFound = errors.New("service not found")
+
+// describeService reads one ACTIVE service.
+func describeService(ctx context.Context, api ServiceDescriber, cluster, service string) (*types.Service, error) {
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+	if err != nil {
+		var nf *types.ClusterNotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("describing service: %w: service %q not found in cluster %q (no such cluster)", ErrServiceNotFound, service, cluster)
+		}
+		return nil, fmt.Errorf("describing service %q: %w", service, err)
+	}
+	for i := range out.Services {
+		if s := &out.Services[i]; aws.ToString(s.ServiceName) == service && aws.ToString(s.Status) != "INACTIVE" {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("describing service: %w: service %q not found in cluster %q", ErrServiceNotFound, service, cluster)
+}
+
+// shortTaskDefinition turns a task definition ARN into "family:revision".
+func shortTaskDefinition(arn string) string {
+	if i := strings.LastIndex(arn, ":task-definition/"); i >= 0 {
+		return arn[i+len(":task-definition/"):]
+	}
+	return arn
+}
+
+// primaryDeployment returns the service's PRIMARY deployment, or nil.
+func primaryDeployment(s *types.Service) *types.Deployment {
+	for i := range s.Deployments {
+		if aws.ToString(s.Deployments[i].Status) == "PRIMARY" {
+			return &s.Deployments[i]
+		}
+	}
+	return nil
+}
+
+// transient reports whether err is throttling, a server error or a broken
+// connection: worth waiting out rather than failing a deploy for.
+func transient(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var quota ratelimit.QuotaExceededError
+	if errors.As(err, &quota) {
+		return true // the SDK's own retry budget ran out, most likely while throttled
+	}
+	if isThrottle(err) {
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultServer {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// isThrottle reports whether err is a throttling error ("Rate exceeded").
+func isThrottle(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	_, ok := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]
+	return ok
+}
+
+// throttleRetryer lets the SDK retry a call only when it was throttled,
+// which guarantees it was not applied. A 5xx or a reset connection may have
+// applied an UpdateService, and repeating it blindly could start a second
+// deployment.
+type throttleRetryer struct{ aws.Retryer }
+
+func (r throttleRetryer) IsErrorRetryable(err error) bool {
+	return isThrottle(err) && r.Retryer.IsErrorRetryable(err)
+}
+
+// retryOnlyThrottling is an ecs.Options function for mutating calls.
+func retryOnlyThrottling(o *ecs.Options) {
+	if o.Retryer != nil {
+		o.Retryer = throttleRetryer{o.Retryer}
+	}
+}

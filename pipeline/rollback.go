@@ -1,0 +1,238 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// RollbackOptions configures Rollback. The zero value rolls back and waits.
+type RollbackOptions struct {
+	// DeregisterTaskDefinition deregisters the revision rolled back from
+	// once the rollback succeeded (at once with NoWait).
+	DeregisterTaskDefinition bool
+	// DryRun says what would be done (RollbackResult.Plan) without doing it.
+	DryRun bool
+	// NoWait returns once the rollback is started.
+	NoWait bool
+	// Wait configures waiting for the rollback deployment.
+	Wait WaitOptions
+}
+
+// RollbackMethod says how a rollback was made.
+type RollbackMethod string
+
+const (
+	// RollbackStopDeployment: a deployment was in progress and was stopped
+	// with StopServiceDeployment (stop type ROLLBACK); ECS rolls back.
+	RollbackStopDeployment RollbackMethod = "StopServiceDeployment"
+	// RollbackUpdateService: the service was updated to the ACTIVE revision
+	// of the family before the one it ran.
+	RollbackUpdateService RollbackMethod = "UpdateService"
+)
+
+// RollbackResult is what Rollback did.
+type RollbackResult struct {
+	Cluster string
+	Service string
+	// Method is how the rollback was made.
+	Method RollbackMethod
+	// From is the task definition ARN rolled back from, To the one rolled
+	// back to.
+	From string
+	To   string
+	// StoppedServiceDeploymentArn is the service deployment stopped, for
+	// RollbackStopDeployment.
+	StoppedServiceDeploymentArn string
+	// DeploymentID is the deployment that rolls back, when known.
+	DeploymentID string
+	// Deregistered is true when From was deregistered.
+	Deregistered bool
+	// Outcome is how the rollback ended.
+	Outcome Outcome
+	// Plan describes, in a dry run, what would be done.
+	Plan string
+	// Wait is the waiting result, nil when not waited.
+	Wait *WaitResult
+}
+
+// Rollback rolls the config's service back. While a deployment is in
+// progress it stops that deployment with StopServiceDeployment (stop type
+// ROLLBACK), so ECS returns to the last completed revision; otherwise it
+// updates the service to the ACTIVE revision of its family before the one
+// it runs. Then it waits for the rollback deployment and optionally
+// deregisters the revision rolled back from.
+func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOptions) (*RollbackResult, error) {
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	if err != nil {
+		return nil, fmt.Errorf("rolling back: %w", err)
+	}
+	res := &RollbackResult{Cluster: cfg.Cluster, Service: cfg.Service, From: aws.ToString(svc.TaskDefinition)}
+	primary := primaryDeployment(svc)
+	var sdArn string
+	if primary != nil && primary.RolloutState == types.DeploymentRolloutStateInProgress {
+		sdArn = inProgressServiceDeployment(ctx, api, cfg, svc)
+	}
+	if sdArn != "" {
+		res.Method = RollbackStopDeployment
+		res.StoppedServiceDeploymentArn = sdArn
+		res.From = aws.ToString(primary.TaskDefinition)
+		for _, d := range svc.Deployments {
+			if aws.ToString(d.Status) == "ACTIVE" {
+				res.To = aws.ToString(d.TaskDefinition) // ECS picks the last completed one; this is our best guess
+			}
+		}
+	} else {
+		res.Method = RollbackUpdateService
+		if res.To, err = previousRevision(ctx, api, res.From); err != nil {
+			return nil, fmt.Errorf("rolling back: %w", err)
+		}
+	}
+
+	if opts.DryRun {
+		res.Outcome = OutcomeDryRun
+		res.Plan = rollbackPlan(res, opts)
+		return res, nil
+	}
+
+	var dep *types.Deployment
+	var newSD string
+	if res.Method == RollbackStopDeployment {
+		if _, err := api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+			ServiceDeploymentArn: aws.String(sdArn),
+			StopType:             types.StopServiceDeploymentStopTypeRollback,
+		}, retryOnlyThrottling); err != nil {
+			return res, fmt.Errorf("stopping service deployment %s: %w", sdArn, err)
+		}
+		if dep, err = rollbackDeployment(ctx, api, cfg, opts.Wait.Clock, aws.ToString(primary.Id)); err != nil {
+			return res, fmt.Errorf("rolling back: %w", err)
+		}
+		if dep != nil {
+			res.To = aws.ToString(dep.TaskDefinition)
+		}
+	} else {
+		out, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster:        aws.String(cfg.Cluster),
+			Service:        aws.String(cfg.Service),
+			TaskDefinition: aws.String(res.To),
+		}, retryOnlyThrottling)
+		if err != nil {
+			return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.To), err)
+		}
+		dep = primaryDeployment(out.Service)
+		newSD = aws.ToString(out.Service.CurrentServiceDeployment)
+	}
+	if dep != nil {
+		res.DeploymentID = aws.ToString(dep.Id)
+	}
+
+	res.Outcome = OutcomeStarted
+	if !opts.NoWait {
+		if dep == nil {
+			return res, fmt.Errorf("rolling back: service %q shows no rollback deployment after stopping %s", cfg.Service, sdArn)
+		}
+		wr, err := follow(ctx, api, cfg, opts.Wait, *dep, newSD)
+		if wr != nil {
+			res.Wait, res.Outcome = wr, wr.Outcome
+		}
+		if err != nil {
+			return res, fmt.Errorf("rolling back to %s: %w", shortTaskDefinition(res.To), err)
+		}
+	}
+	if opts.DeregisterTaskDefinition {
+		if _, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(res.From)}, retryOnlyThrottling); err != nil {
+			return res, fmt.Errorf("deregistering task definition %s: %w", shortTaskDefinition(res.From), err)
+		}
+		res.Deregistered = true
+	}
+	return res, nil
+}
+
+// rollbackDeployment returns the PRIMARY deployment that replaced the
+// stopped one, polling for a few seconds while ECS starts it; nil if none
+// appeared.
+func rollbackDeployment(ctx context.Context, api ServiceDescriber, cfg *Config, clock Clock, stopped string) (*types.Deployment, error) {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	for range 10 {
+		svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+		if err != nil && !transient(ctx, err) {
+			return nil, err
+		}
+		if err == nil {
+			if dep := primaryDeployment(svc); dep != nil && aws.ToString(dep.Id) != stopped {
+				return dep, nil
+			}
+		}
+		if err := clock.Sleep(ctx, pollFast); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// inProgressServiceDeployment returns the ARN of the service's service
+// deployment in progress, or "" when there is none or it cannot be read.
+func inProgressServiceDeployment(ctx context.Context, api ServiceDeploymentReader, cfg *Config, svc *types.Service) string {
+	out, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(cfg.Cluster),
+		Service: aws.String(cfg.Service),
+		Status:  []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress},
+	})
+	if err != nil || len(out.ServiceDeployments) == 0 {
+		return ""
+	}
+	return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn) // newest first
+}
+
+// previousRevision returns the ARN of the newest ACTIVE revision of
+// current's family older than current.
+func previousRevision(ctx context.Context, api TaskDefinitionRegistrar, current string) (string, error) {
+	family, rev, ok := strings.Cut(shortTaskDefinition(current), ":")
+	n, err := strconv.Atoi(rev)
+	if !ok || err != nil {
+		return "", fmt.Errorf("reading the revision of task definition %q", current)
+	}
+	p := ecs.NewListTaskDefinitionsPaginator(api, &ecs.ListTaskDefinitionsInput{
+		FamilyPrefix: aws.String(family),
+		Status:       types.TaskDefinitionStatusActive,
+		Sort:         types.SortOrderDesc,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("listing task definitions of %q: %w", family, err)
+		}
+		for _, arn := range page.TaskDefinitionArns {
+			f, r, _ := strings.Cut(shortTaskDefinition(arn), ":")
+			if m, err := strconv.Atoi(r); err == nil && f == family && m < n {
+				return arn, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no ACTIVE revision of task definition family %q before %s", family, shortTaskDefinition(current))
+}
+
+func rollbackPlan(r *RollbackResult, opts RollbackOptions) string {
+	var b strings.Builder
+	switch r.Method {
+	case RollbackStopDeployment:
+		fmt.Fprintf(&b, "Would stop service deployment %s (stop type ROLLBACK): %s back to the last completed revision", r.StoppedServiceDeploymentArn, shortTaskDefinition(r.From))
+		if r.To != "" {
+			fmt.Fprintf(&b, " (%s)", shortTaskDefinition(r.To))
+		}
+		b.WriteString(".\n")
+	default:
+		fmt.Fprintf(&b, "Would update service %q in cluster %q from %s to %s.\n", r.Service, r.Cluster, shortTaskDefinition(r.From), shortTaskDefinition(r.To))
+	}
+	if opts.DeregisterTaskDefinition {
+		fmt.Fprintf(&b, "Would deregister %s.\n", shortTaskDefinition(r.From))
+	}
+	return b.String()
+}

@@ -1,0 +1,698 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Polling strategy of Wait. One poll is one DescribeServices call, which
+// shows the deployments, their counts and rollout states, and the events.
+//
+//   - The interval is pollFast (1 s) after any visible change (a count, a
+//     state, a new event), while the deployment is about to end (all its
+//     tasks run and the other deployments have no task left running or
+//     pending, so only draining remains before ECS completes it) and while
+//     it has failed tasks (the circuit breaker may trip). While nothing
+//     changes it grows by half each poll up to pollSlow (4 s): start-up
+//     and health checks take minutes and need no close watch. Intervals get
+//     ±10% jitter so parallel deploys do not poll in step.
+//   - A token bucket caps the average: pollRate polls per second (one per
+//     2.2 s), starting with pollInitial tokens and saving up to pollBurst.
+//     Steady phases at 4 s save tokens that the 1 s polls near the end
+//     spend, so over any wait of t seconds Wait polls at most
+//     pollInitial + 0.45 t times, yet usually notices completion within a
+//     second.
+//   - Throttling, 5xx and broken connections are waited out with
+//     exponential backoff and full jitter (1-2 s doubling to 15-30 s); they
+//     never fail the wait, and nothing is ever updated again.
+//   - The last poll happens at the deadline, not before it.
+//
+// Besides the polls, Wait makes one ListServiceDeployments call to find the
+// service deployment, one DescribeServiceDeployments call to confirm the
+// outcome (more only while the history lags) and, on failure or timeout,
+// ListTasks and DescribeTasks for the stopped tasks' reasons.
+const (
+	pollFast        = time.Second
+	pollSlow        = 4 * time.Second
+	pollGrowth      = 1.5
+	pollRate        = 0.45
+	pollBurst       = 60
+	pollInitial     = 8
+	errBackoffBase  = 2 * time.Second
+	errBackoffMax   = 30 * time.Second
+	maxConfirmTries = 3
+	maxMissingPolls = 3
+)
+
+// Clock tells the time and sleeps. Wait uses it for its intervals and its
+// deadline; tests substitute a simulated clock.
+type Clock interface {
+	Now() time.Time
+	// Sleep pauses for d or until ctx is done, returning ctx.Err() then.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d or until ctx is done.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Outcome says how a deployment ended, or what a verb did.
+type Outcome string
+
+const (
+	// OutcomeSucceeded: the deployment completed and ECS reported it
+	// successful.
+	OutcomeSucceeded Outcome = "SUCCEEDED"
+	// OutcomeRolledBack: the deployment failed and ECS rolled the service
+	// back (circuit breaker or a stop request).
+	OutcomeRolledBack Outcome = "ROLLED_BACK"
+	// OutcomeRollbackFailed: the deployment failed and so did the rollback.
+	OutcomeRollbackFailed Outcome = "ROLLBACK_FAILED"
+	// OutcomeFailed: the deployment failed and was not rolled back.
+	OutcomeFailed Outcome = "FAILED"
+	// OutcomeStopped: the deployment was stopped or replaced by another.
+	OutcomeStopped Outcome = "STOPPED"
+	// OutcomeTimedOut: the deployment had not ended by the deadline.
+	OutcomeTimedOut Outcome = "TIMED_OUT"
+	// OutcomeStarted: the deployment was started and not waited for.
+	OutcomeStarted Outcome = "STARTED"
+	// OutcomeDryRun: nothing was changed.
+	OutcomeDryRun Outcome = "DRY_RUN"
+)
+
+// Sentinel errors a *DeploymentError unwraps to, one per failed outcome.
+var (
+	ErrRolledBack        = errors.New("deployment rolled back")
+	ErrRollbackFailed    = errors.New("deployment and rollback failed")
+	ErrDeploymentFailed  = errors.New("deployment failed")
+	ErrDeploymentStopped = errors.New("deployment stopped")
+	ErrTimeout           = errors.New("deployment timed out")
+)
+
+// DeploymentError is a deployment that did not succeed.
+type DeploymentError struct {
+	// Outcome is how it ended; never OutcomeSucceeded.
+	Outcome Outcome
+	// Service is the service name.
+	Service string
+	// DeploymentID is the ECS deployment, e.g. "ecs-svc/1234567890123456789".
+	DeploymentID string
+	// TaskDefinition is what the deployment deployed, "family:revision".
+	TaskDefinition string
+	// Status is the service deployment status (ROLLBACK_SUCCESSFUL, ...),
+	// empty when unknown.
+	Status string
+	// Reason is what ECS said, or for a timeout what was still missing.
+	Reason string
+	// RunningTaskDefinition is what the service runs now, "family:revision".
+	RunningTaskDefinition string
+	// StoppedTasks are the de-duplicated reasons of the deployment's
+	// stopped tasks.
+	StoppedTasks []StoppedTasks
+}
+
+// StoppedTasks is one reason tasks stopped for and how many did.
+type StoppedTasks struct {
+	// Reason joins the task's stopped reason and its containers' reasons
+	// and non-zero exit codes.
+	Reason string
+	// Count is how many tasks stopped for it.
+	Count int
+}
+
+func (e *DeploymentError) Error() string {
+	var b strings.Builder
+	what := e.Outcome.describe()
+	if e.Outcome == OutcomeRolledBack && (e.Status == "ROLLBACK_REQUESTED" || e.Status == "ROLLBACK_IN_PROGRESS") {
+		what = "failed and is being rolled back"
+	}
+	fmt.Fprintf(&b, "deployment %s (%s) of service %q %s", e.DeploymentID, e.TaskDefinition, e.Service, what)
+	if e.Status != "" {
+		fmt.Fprintf(&b, " (service deployment %s)", e.Status)
+	}
+	if e.Reason != "" {
+		fmt.Fprintf(&b, ": %s", e.Reason)
+	}
+	for i, s := range e.StoppedTasks {
+		if i == 0 {
+			b.WriteString("; stopped tasks: ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", s.Reason)
+		if s.Count > 1 {
+			fmt.Fprintf(&b, " (%d tasks)", s.Count)
+		}
+	}
+	if e.RunningTaskDefinition != "" {
+		fmt.Fprintf(&b, "; service runs %s", e.RunningTaskDefinition)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel error of the outcome.
+func (e *DeploymentError) Unwrap() error {
+	switch e.Outcome {
+	case OutcomeRolledBack:
+		return ErrRolledBack
+	case OutcomeRollbackFailed:
+		return ErrRollbackFailed
+	case OutcomeFailed:
+		return ErrDeploymentFailed
+	case OutcomeTimedOut:
+		return ErrTimeout
+	}
+	return ErrDeploymentStopped
+}
+
+func (o Outcome) describe() string {
+	switch o {
+	case OutcomeRolledBack:
+		return "failed and was rolled back"
+	case OutcomeRollbackFailed:
+		return "failed and its rollback failed"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeTimedOut:
+		return "did not finish in time"
+	}
+	return "was stopped"
+}
+
+// WaitOptions configures Wait, and the waiting of Deploy and Rollback.
+type WaitOptions struct {
+	// DeploymentID is the deployment to follow; empty follows the current
+	// PRIMARY one. Deploy and Rollback set it themselves.
+	DeploymentID string
+	// Timeout bounds the wait; zero uses the config's timeout (10m when
+	// unset).
+	Timeout time.Duration
+	// Events receives the service events that appear while waiting, one
+	// line each ("2006-01-02T15:04:05Z message"), oldest first, without
+	// duplicates and without events older than the deployment. Nil
+	// discards them.
+	Events io.Writer
+	// Clock paces polling and measures the timeout; nil is SystemClock.
+	Clock Clock
+}
+
+// WaitResult is how a followed deployment ended.
+type WaitResult struct {
+	// Outcome is OutcomeSucceeded, or the outcome of the returned error.
+	Outcome Outcome
+	// DeploymentID is the followed deployment.
+	DeploymentID string
+	// ServiceDeploymentArn is its service deployment, empty if not found.
+	ServiceDeploymentArn string
+	// ServiceDeploymentStatus is the last status read, empty if unknown.
+	ServiceDeploymentStatus string
+	// TaskDefinition is the deployment's task definition ARN.
+	TaskDefinition string
+	// RunningTaskDefinition is the task definition ARN the service runs.
+	RunningTaskDefinition string
+	// Polls counts the DescribeServices calls made.
+	Polls int
+	// Elapsed is the time waited, by the options' clock.
+	Elapsed time.Duration
+}
+
+// Wait follows a deployment of the config's service until it ends. It
+// succeeds only when that deployment completed as the PRIMARY one (and,
+// where available, its service deployment is SUCCESSFUL); a service that
+// is stable after a rollback is a failure. Failures and timeouts are a
+// *DeploymentError naming the reasons the deployment's tasks stopped for
+// and the revision the service runs now; the result is returned with it.
+func Wait(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions) (*WaitResult, error) {
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	if err != nil {
+		return nil, fmt.Errorf("waiting: %w", err)
+	}
+	var dep *types.Deployment
+	if opts.DeploymentID == "" {
+		dep = primaryDeployment(svc)
+	} else {
+		dep = findDeployment(svc, opts.DeploymentID)
+	}
+	if dep == nil {
+		return nil, fmt.Errorf("waiting: service %q has no deployment %q", cfg.Service, opts.DeploymentID)
+	}
+	return follow(ctx, api, cfg, opts, *dep, aws.ToString(svc.CurrentServiceDeployment))
+}
+
+// follow waits for dep; sdArn is its service deployment if known.
+func follow(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep types.Deployment, sdArn string) (*WaitResult, error) {
+	w := &waiter{
+		api:     api,
+		clock:   opts.Clock,
+		events:  opts.Events,
+		cluster: cfg.Cluster,
+		service: cfg.Service,
+		dep:     dep,
+		sdArn:   sdArn,
+		seen:    map[string]bool{},
+	}
+	if w.clock == nil {
+		w.clock = SystemClock{}
+	}
+	if w.events == nil {
+		w.events = io.Discard
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = cfg.Timeout
+	}
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return w.run(ctx, timeout)
+}
+
+// waiter follows one deployment.
+type waiter struct {
+	api              WaitAPI
+	clock            Clock
+	events           io.Writer
+	cluster, service string
+	dep              types.Deployment // as first seen
+	sdArn            string
+	sdStatus         string
+	seen             map[string]bool
+	polls            int
+	confirms         int
+	missing          int
+	start            time.Time
+}
+
+func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, error) {
+	w.start = w.clock.Now()
+	deadline := w.start.Add(timeout)
+	bucket := tokenBucket{tokens: pollInitial, last: w.start}
+	if w.sdArn == "" {
+		w.sdArn = w.findServiceDeployment(ctx)
+	}
+	interval := pollFast
+	var last string
+	var svc *types.Service
+	failures := 0
+	for {
+		bucket.take(w.clock.Now())
+		w.polls++
+		s, err := describeService(ctx, w.api, w.cluster, w.service)
+		var sleep time.Duration
+		switch {
+		case err != nil && !transient(ctx, err):
+			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
+		case err != nil:
+			failures++
+			sleep = errorBackoff(failures)
+		default:
+			failures = 0
+			svc = s
+			w.stream(s.Events)
+			if res, done, err := w.check(ctx, s); done {
+				return res, err
+			}
+			fp := fingerprint(s)
+			if fp != last || w.hot(s) {
+				interval = pollFast
+			} else {
+				interval = min(time.Duration(float64(interval)*pollGrowth), pollSlow)
+			}
+			last = fp
+			sleep = jitter(interval, 0.1)
+		}
+		now := w.clock.Now()
+		if !now.Before(deadline) {
+			return w.timedOut(ctx, svc, timeout)
+		}
+		sleep = max(sleep, bucket.wait(now))
+		if now.Add(sleep).After(deadline) {
+			sleep = deadline.Sub(now)
+		}
+		if err := w.clock.Sleep(ctx, sleep); err != nil {
+			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
+		}
+	}
+}
+
+func (w *waiter) id() string { return aws.ToString(w.dep.Id) }
+
+// check decides whether the deployment has ended.
+func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool, error) {
+	dep := findDeployment(s, w.id())
+	if dep == nil && w.missing < maxMissingPolls {
+		// DescribeServices is eventually consistent: a deployment just
+		// started may not be listed yet. Gone for good is confirmed later.
+		w.missing++
+		return nil, false, nil
+	}
+	if dep != nil && aws.ToString(dep.Status) == "PRIMARY" && dep.RolloutState != types.DeploymentRolloutStateFailed {
+		completed := dep.RolloutState == types.DeploymentRolloutStateCompleted ||
+			// Without a rollout state (not the ECS controller) fall back to
+			// "ours is the only deployment and all its tasks run".
+			(dep.RolloutState == "" && len(s.Deployments) == 1 && dep.RunningCount == dep.DesiredCount)
+		if !completed {
+			return nil, false, nil
+		}
+		switch sd := w.describeServiceDeployment(ctx); {
+		case sd == nil, sd.Status == types.ServiceDeploymentStatusSuccessful:
+		case sd.Status == types.ServiceDeploymentStatusPending || sd.Status == types.ServiceDeploymentStatusInProgress:
+			// The history may lag the deployment by a moment.
+			if w.confirms++; w.confirms < maxConfirmTries {
+				return nil, false, nil
+			}
+		default:
+			return w.failed(ctx, s, dep)
+		}
+		return w.result(s, OutcomeSucceeded), true, nil
+	}
+	return w.failed(ctx, s, dep)
+}
+
+// failed builds the error for a deployment that failed, was rolled back,
+// stopped or replaced; dep is nil when it is no longer listed.
+func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deployment) (*WaitResult, bool, error) {
+	e := &DeploymentError{
+		Service:               w.service,
+		DeploymentID:          w.id(),
+		TaskDefinition:        shortTaskDefinition(aws.ToString(w.dep.TaskDefinition)),
+		RunningTaskDefinition: shortTaskDefinition(aws.ToString(s.TaskDefinition)),
+	}
+	var reasons []string
+	if dep != nil && aws.ToString(dep.RolloutStateReason) != "" {
+		reasons = append(reasons, aws.ToString(dep.RolloutStateReason))
+	}
+	failed := dep != nil && dep.RolloutState == types.DeploymentRolloutStateFailed
+	primary := primaryDeployment(s)
+	stillPrimary := primary != nil && aws.ToString(primary.Id) == w.id()
+	sd := w.describeServiceDeployment(ctx)
+	status := ""
+	if sd != nil {
+		status = string(sd.Status)
+		e.Status = status
+		if r := aws.ToString(sd.StatusReason); r != "" && !slices.Contains(reasons, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	switch {
+	case status == "ROLLBACK_FAILED":
+		e.Outcome = OutcomeRollbackFailed
+	case strings.HasPrefix(status, "ROLLBACK_"):
+		e.Outcome = OutcomeRolledBack
+	case failed && stillPrimary:
+		e.Outcome = OutcomeFailed
+	case status == "" && failed && primary != nil:
+		e.Outcome = OutcomeRolledBack // a new PRIMARY took over from our failed deployment
+	default:
+		e.Outcome = OutcomeStopped
+		if !stillPrimary && primary != nil {
+			reasons = append(reasons, fmt.Sprintf("deployment %s (%s) is now PRIMARY", aws.ToString(primary.Id), shortTaskDefinition(aws.ToString(primary.TaskDefinition))))
+		}
+	}
+	e.Reason = strings.Join(reasons, "; ")
+	e.StoppedTasks = w.stoppedTasks(ctx)
+	return w.result(s, e.Outcome), true, e
+}
+
+// timedOut builds the error for a deployment that had not ended in time.
+func (w *waiter) timedOut(ctx context.Context, s *types.Service, timeout time.Duration) (*WaitResult, error) {
+	e := &DeploymentError{
+		Outcome:        OutcomeTimedOut,
+		Service:        w.service,
+		DeploymentID:   w.id(),
+		TaskDefinition: shortTaskDefinition(aws.ToString(w.dep.TaskDefinition)),
+		Reason:         fmt.Sprintf("still in progress after %s", timeout),
+	}
+	res := &WaitResult{Outcome: OutcomeTimedOut, DeploymentID: w.id(), TaskDefinition: aws.ToString(w.dep.TaskDefinition), Polls: w.polls, Elapsed: w.clock.Now().Sub(w.start)}
+	if s != nil {
+		res = w.result(s, OutcomeTimedOut)
+		e.RunningTaskDefinition = shortTaskDefinition(aws.ToString(s.TaskDefinition))
+		if d := findDeployment(s, w.id()); d != nil {
+			e.Reason += fmt.Sprintf(": %d of %d tasks running, %d pending, %d failed", d.RunningCount, d.DesiredCount, d.PendingCount, d.FailedTasks)
+			if r := aws.ToString(d.RolloutStateReason); r != "" {
+				e.Reason += "; " + r
+			}
+		}
+	}
+	if sd := w.describeServiceDeployment(ctx); sd != nil {
+		e.Status = string(sd.Status)
+	}
+	e.StoppedTasks = w.stoppedTasks(ctx)
+	return res, e
+}
+
+func (w *waiter) result(s *types.Service, o Outcome) *WaitResult {
+	return &WaitResult{
+		Outcome:                 o,
+		DeploymentID:            w.id(),
+		ServiceDeploymentArn:    w.sdArn,
+		ServiceDeploymentStatus: w.sdStatus,
+		TaskDefinition:          aws.ToString(w.dep.TaskDefinition),
+		RunningTaskDefinition:   aws.ToString(s.TaskDefinition),
+		Polls:                   w.polls,
+		Elapsed:                 w.clock.Now().Sub(w.start),
+	}
+}
+
+// hot reports whether the deployment is where things happen soon: all its
+// tasks run (health checks and draining remain), or tasks have failed.
+func (w *waiter) hot(s *types.Service) bool {
+	d := findDeployment(s, w.id())
+	if d == nil {
+		return true
+	}
+	if d.FailedTasks > 0 {
+		return true
+	}
+	if d.RunningCount != d.DesiredCount || d.PendingCount > 0 {
+		return false
+	}
+	for _, o := range s.Deployments {
+		if aws.ToString(o.Id) != w.id() && (o.RunningCount > 0 || o.PendingCount > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// fingerprint summarises what a poll shows, to tell whether it changed.
+func fingerprint(s *types.Service) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d/%d", s.DesiredCount, s.RunningCount, s.PendingCount)
+	for _, d := range s.Deployments {
+		fmt.Fprintf(&b, "|%s %s %s %d/%d/%d/%d", aws.ToString(d.Id), aws.ToString(d.Status), d.RolloutState, d.DesiredCount, d.RunningCount, d.PendingCount, d.FailedTasks)
+	}
+	if len(s.Events) > 0 {
+		b.WriteString("|" + aws.ToString(s.Events[0].Id))
+	}
+	return b.String()
+}
+
+// stream writes the events not written yet that are not older than the
+// deployment, oldest first. ECS lists at most 100 events, newest first.
+func (w *waiter) stream(events []types.ServiceEvent) {
+	since := aws.ToTime(w.dep.CreatedAt)
+	var fresh []types.ServiceEvent
+	for _, e := range slices.Backward(events) {
+		id := aws.ToString(e.Id)
+		if w.seen[id] || aws.ToTime(e.CreatedAt).Before(since) {
+			continue
+		}
+		w.seen[id] = true
+		fresh = append(fresh, e)
+	}
+	slices.SortStableFunc(fresh, func(a, b types.ServiceEvent) int {
+		return aws.ToTime(a.CreatedAt).Compare(aws.ToTime(b.CreatedAt))
+	})
+	for _, e := range fresh {
+		fmt.Fprintf(w.events, "%s %s\n", aws.ToTime(e.CreatedAt).UTC().Format(time.RFC3339), aws.ToString(e.Message))
+	}
+}
+
+// findServiceDeployment finds the service deployment of w.dep: the one
+// whose ARN ends in the deployment's number, else the one created closest
+// to it (within 5 s). Errors are not fatal: without it Wait relies on the
+// deployment's rollout state alone.
+func (w *waiter) findServiceDeployment(ctx context.Context) string {
+	created := aws.ToTime(w.dep.CreatedAt)
+	out, err := w.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster:   aws.String(w.cluster),
+		Service:   aws.String(w.service),
+		CreatedAt: &types.CreatedAt{After: aws.Time(created.Add(-time.Minute))},
+	})
+	if err != nil {
+		return ""
+	}
+	suffix := "/" + strings.TrimPrefix(w.id(), "ecs-svc/")
+	best, bestGap := "", 5*time.Second
+	for _, sd := range out.ServiceDeployments {
+		arn := aws.ToString(sd.ServiceDeploymentArn)
+		if strings.HasSuffix(arn, suffix) {
+			return arn
+		}
+		if gap := aws.ToTime(sd.CreatedAt).Sub(created).Abs(); gap <= bestGap {
+			best, bestGap = arn, gap
+		}
+	}
+	return best
+}
+
+// describeServiceDeployment reads the service deployment, nil when unknown
+// or unreadable.
+func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDeployment {
+	if w.sdArn == "" {
+		return nil
+	}
+	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	if err != nil || len(out.ServiceDeployments) == 0 {
+		return nil
+	}
+	sd := &out.ServiceDeployments[0]
+	w.sdStatus = string(sd.Status)
+	return sd
+}
+
+// stoppedTasks returns the de-duplicated reasons the deployment's tasks
+// stopped for, retrying transient errors a few times; nil if unreadable.
+func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
+	for attempt := 1; ; attempt++ {
+		st, err := listStoppedTasks(ctx, w.api, w.cluster, w.id())
+		if err == nil || !transient(ctx, err) || attempt == 3 {
+			return st
+		}
+		if w.clock.Sleep(ctx, errorBackoff(attempt)) != nil {
+			return nil
+		}
+	}
+}
+
+// listStoppedTasks reads up to 100 stopped tasks a deployment started.
+func listStoppedTasks(ctx context.Context, api TaskReader, cluster, deploymentID string) ([]StoppedTasks, error) {
+	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{
+		Cluster:       aws.String(cluster),
+		StartedBy:     aws.String(deploymentID),
+		DesiredStatus: types.DesiredStatusStopped,
+		MaxResults:    aws.Int32(100),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing stopped tasks: %w", err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil, nil
+	}
+	out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns})
+	if err != nil {
+		return nil, fmt.Errorf("describing stopped tasks: %w", err)
+	}
+	var st []StoppedTasks
+	for _, t := range out.Tasks {
+		r := stopReason(t)
+		if i := slices.IndexFunc(st, func(s StoppedTasks) bool { return s.Reason == r }); i >= 0 {
+			st[i].Count++
+		} else {
+			st = append(st, StoppedTasks{Reason: r, Count: 1})
+		}
+	}
+	// Tasks the scheduler scaled in (a rollback replacing them) are noise
+	// next to the tasks that failed.
+	if scaled := slices.DeleteFunc(slices.Clone(st), func(s StoppedTasks) bool {
+		return strings.HasPrefix(s.Reason, "Scaling activity initiated by")
+	}); len(scaled) > 0 {
+		st = scaled
+	}
+	slices.SortStableFunc(st, func(a, b StoppedTasks) int { return b.Count - a.Count })
+	return st, nil
+}
+
+// stopReason joins a task's stopped reason with its containers' reasons
+// and non-zero exit codes.
+func stopReason(t types.Task) string {
+	parts := []string{aws.ToString(t.StoppedReason)}
+	if parts[0] == "" {
+		parts[0] = "stopped (" + string(t.StopCode) + ")"
+	}
+	for _, c := range t.Containers {
+		r := aws.ToString(c.Reason)
+		if code := aws.ToInt32(c.ExitCode); code != 0 {
+			r = strings.TrimSpace(fmt.Sprintf("%s (exit code %d)", r, code))
+		}
+		if r != "" {
+			parts = append(parts, aws.ToString(c.Name)+": "+r)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// findDeployment returns the deployment with the given id, or nil.
+func findDeployment(s *types.Service, id string) *types.Deployment {
+	for i := range s.Deployments {
+		if aws.ToString(s.Deployments[i].Id) == id {
+			return &s.Deployments[i]
+		}
+	}
+	return nil
+}
+
+// tokenBucket paces polls: rate tokens a second, at most pollBurst saved.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) refill(now time.Time) {
+	b.tokens = min(pollBurst, b.tokens+now.Sub(b.last).Seconds()*pollRate)
+	b.last = now
+}
+
+// take spends a token for a poll made now.
+func (b *tokenBucket) take(now time.Time) {
+	b.refill(now)
+	b.tokens--
+}
+
+// wait returns how long until a token is available.
+func (b *tokenBucket) wait(now time.Time) time.Duration {
+	b.refill(now)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / pollRate * float64(time.Second))
+}
+
+// errorBackoff is the pause after the nth transient error in a row:
+// exponential from errBackoffBase up to errBackoffMax, with full jitter
+// over its upper half.
+func errorBackoff(n int) time.Duration {
+	d := errBackoffBase << min(n-1, 8)
+	d = min(d, errBackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// jitter spreads d by ±f.
+func jitter(d time.Duration, f float64) time.Duration {
+	return time.Duration(float64(d) * (1 - f + 2*f*rand.Float64()))
+}
