@@ -172,6 +172,15 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 // on first use for the config's region (see LoadConfigOptions.AWSOptions).
 func (c *Config) Clients(ctx context.Context) (*AWS, error) { return c.r.clients(ctx) }
 
+// relative names a file as the user wrote it: relative to the config's
+// directory when it lies under it.
+func (c *Config) relative(p string) string {
+	if rel, err := filepath.Rel(filepath.Dir(c.Path), p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
 // resolve makes p relative to the config file's directory.
 func (c *Config) resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -146,4 +147,64 @@ func parseObject(name string, b []byte) (map[string]any, error) {
 		return nil, jsonError(name, b, err)
 	}
 	return m, nil
+}
+
+// DiffServiceOptions configures DiffService.
+type DiffServiceOptions struct {
+	// ImageOverrides are applied to the local task definition, as in Deploy.
+	ImageOverrides map[string]string
+}
+
+// DiffService shows what a deploy would change: a unified diff from the
+// task definition the service runs to the local one, then from the running
+// service to the local service definition (when the config has one),
+// leaving out desiredCount, which a deploy does not change unless asked. It
+// returns "" when nothing would change, and changes nothing itself.
+func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffServiceOptions) (string, error) {
+	d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
+	if err != nil {
+		return "", err
+	}
+	local, err := TaskDefinitionInput(d)
+	if err != nil {
+		return "", err
+	}
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	if err != nil {
+		return "", err
+	}
+	runningArn := aws.ToString(svc.TaskDefinition)
+	running, err := DescribeTaskDefinition(ctx, api, runningArn)
+	if err != nil {
+		return "", err
+	}
+	out, err := DiffTaskDefinitions(running, local, DiffOptions{
+		FromFile: shortTaskDefinition(runningArn), ToFile: cfg.relative(cfg.TaskDefinition), IgnoreTags: cfg.Ignore.Tags,
+	})
+	if err != nil || cfg.ServiceDefinition == "" {
+		return out, err
+	}
+	sd, err := cfg.RenderServiceDefinition(ctx)
+	if err != nil {
+		return "", err
+	}
+	// Deploy leaves desiredCount to auto scaling unless asked, so it is not
+	// a change a deploy would make.
+	runningSvc, err := plainObject("running service", svc)
+	if err != nil {
+		return "", err
+	}
+	localSvc := maps.Clone(sd.Body)
+	delete(runningSvc, "desiredCount")
+	delete(localSvc, "desiredCount")
+	serviceDiff, err := DiffServiceDefinitions(runningSvc, localSvc, DiffOptions{
+		FromFile: "service " + aws.ToString(svc.ServiceName), ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags,
+	})
+	return out + serviceDiff, err
+}
+
+// DiffAPI is what DiffService calls.
+type DiffAPI interface {
+	ServiceDescriber
+	TaskDefinitionDescriber
 }
