@@ -38,6 +38,10 @@ type DeployOptions struct {
 	DryRun bool
 	// NoWait returns once the service is updated.
 	NoWait bool
+	// RequireDigest refuses, before any call to AWS, a task definition
+	// whose images are not pinned by digest (repo@sha256:... or
+	// repo:tag@sha256:...).
+	RequireDigest bool
 	// Wait configures waiting for the deployment.
 	Wait WaitOptions
 }
@@ -92,6 +96,11 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
 		res.Images = images(td.ContainerDefinitions)
+		if opts.RequireDigest {
+			if err := requireDigest(d.Path, res.Images); err != nil {
+				return nil, fmt.Errorf("deploying: %w", err)
+			}
+		}
 	}
 	update := &ecs.UpdateServiceInput{
 		Cluster:            aws.String(cfg.Cluster),
@@ -290,4 +299,16 @@ func (r *DeployResult) Markdown() string {
 		fmt.Fprintf(&b, "\n%s\n", r.Reason)
 	}
 	return b.String()
+}
+
+// requireDigest reports the first container whose image is not pinned by
+// digest.
+func requireDigest(path string, images map[string]string) error {
+	names := slices.Sorted(maps.Keys(images))
+	for _, name := range names {
+		if _, digest, ok := strings.Cut(images[name], "@"); !ok || !strings.HasPrefix(digest, "sha256:") {
+			return fmt.Errorf("%s: container %q: image %q is not pinned by digest (want repository@sha256:... as publish prints it)", path, name, images[name])
+		}
+	}
+	return nil
 }

@@ -389,6 +389,7 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		{"missing service", &missing, pipeline.DeployOptions{}, `service "nope" not found in cluster "prod"`},
 		{"oversize definition", e.cfg, pipeline.DeployOptions{ImageOverrides: map[string]string{"app": "registry.example.com/web:" + strings.Repeat("x", 70000)}}, "over the ECS limit of 65536"},
 		{"unknown container override", e.cfg, pipeline.DeployOptions{ImageOverrides: map[string]string{"worker": "registry.example.com/worker:v2"}}, `no container named "worker"`},
+		{"image not pinned by digest", e.cfg, pipeline.DeployOptions{RequireDigest: true}, `container "app": image "registry.example.com/web:v2" is not pinned by digest`},
 		{"overrides without a task definition", e.cfg, pipeline.DeployOptions{SkipTaskDefinition: true, ImageOverrides: map[string]string{"app": "x"}}, "image overrides need a task definition"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
