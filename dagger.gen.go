@@ -99,6 +99,54 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Deployment) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Cluster        string
+		Service        string
+		TaskDefinition string
+		Images         []string
+		DeploymentID   string
+		Outcome        string
+		Plan           string
+		Summary        string
+	}
+	concrete.Cluster = r.Cluster
+	concrete.Service = r.Service
+	concrete.TaskDefinition = r.TaskDefinition
+	concrete.Images = r.Images
+	concrete.DeploymentID = r.DeploymentID
+	concrete.Outcome = r.Outcome
+	concrete.Plan = r.Plan
+	concrete.Summary = r.Summary
+	return json.Marshal(&concrete)
+}
+
+func (r *Deployment) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Cluster        string
+		Service        string
+		TaskDefinition string
+		Images         []string
+		DeploymentID   string
+		Outcome        string
+		Plan           string
+		Summary        string
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Cluster = concrete.Cluster
+	r.Service = concrete.Service
+	r.TaskDefinition = concrete.TaskDefinition
+	r.Images = concrete.Images
+	r.DeploymentID = concrete.DeploymentID
+	r.Outcome = concrete.Outcome
+	r.Plan = concrete.Plan
+	r.Summary = concrete.Summary
+	return nil
+}
+
 func (r EcsService) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Mod            *EcsPipeline
@@ -455,6 +503,146 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsPipeline).Service(&parent, config, image, containerImage, env, envfile, extStr, extCode), nil
+		case "Ship":
+			var parent EcsPipeline
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var config string
+			if inputArgs["config"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["config"]), &config)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg config", err))
+				}
+			}
+			var tag []string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var platform []dagger.Platform
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var createRepository bool
+			if inputArgs["createRepository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["createRepository"]), &createRepository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg createRepository", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var target string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var buildArg []string
+			if inputArgs["buildArg"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArg"]), &buildArg)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArg", err))
+				}
+			}
+			var testTarget string
+			if inputArgs["testTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testTarget"]), &testTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testTarget", err))
+				}
+			}
+			var testCommand string
+			if inputArgs["testCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testCommand"]), &testCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testCommand", err))
+				}
+			}
+			var testImage string
+			if inputArgs["testImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testImage"]), &testImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testImage", err))
+				}
+			}
+			var container string
+			if inputArgs["container"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["container"]), &container)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg container", err))
+				}
+			}
+			var env []string
+			if inputArgs["env"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["env"]), &env)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg env", err))
+				}
+			}
+			var envfile []string
+			if inputArgs["envfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["envfile"]), &envfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
+				}
+			}
+			var extStr []string
+			if inputArgs["extStr"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extStr", err))
+				}
+			}
+			var extCode []string
+			if inputArgs["extCode"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extCode"]), &extCode)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extCode", err))
+				}
+			}
+			var desiredCount int
+			if inputArgs["desiredCount"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["desiredCount"]), &desiredCount)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg desiredCount", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, desiredCount, noWait, timeout)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -558,6 +746,69 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 		}
 	case "EcsService":
 		switch fnName {
+		case "Deploy":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var desiredCount int
+			if inputArgs["desiredCount"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["desiredCount"]), &desiredCount)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg desiredCount", err))
+				}
+			}
+			var forceNewDeployment bool
+			if inputArgs["forceNewDeployment"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["forceNewDeployment"]), &forceNewDeployment)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg forceNewDeployment", err))
+				}
+			}
+			var skipTaskDefinition bool
+			if inputArgs["skipTaskDefinition"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipTaskDefinition"]), &skipTaskDefinition)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipTaskDefinition", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			var requireDigest bool
+			if inputArgs["requireDigest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["requireDigest"]), &requireDigest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireDigest", err))
+				}
+			}
+			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest)
+		case "Diff":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*EcsService).Diff(&parent, ctx)
 		case "Render":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -572,6 +823,55 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Render(&parent, ctx, what)
+		case "Rollback":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var deregister bool
+			if inputArgs["deregister"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deregister"]), &deregister)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deregister", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsService).Rollback(&parent, ctx, deregister, dryRun, noWait, timeout)
+		case "Status":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var events int
+			if inputArgs["events"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["events"]), &events)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg events", err))
+				}
+			}
+			return (*EcsService).Status(&parent, ctx, events)
 		case "Verify":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

@@ -69,6 +69,7 @@ func (m *EcsPipeline) Service(
 // Render the task definition as a deploy would register it (keys sorted,
 // nulls and empty lists dropped), or the service definition. Nothing in
 // AWS changes; lookups (ssm, secretsmanager_arn, s3:// tfstate) read it.
+// +cache="never"
 func (s *EcsService) Render(
 	ctx context.Context,
 	// What to render: task-definition or service-definition.
@@ -181,6 +182,7 @@ func inSource(err error) error {
 // of ecs-tasks.amazonaws.com, log groups, secrets and SSM parameters, the
 // cluster, the service and its target groups. Prints one line per check;
 // fails when a check fails.
+// +cache="never"
 func (s *EcsService) Verify(
 	ctx context.Context,
 	// Output format: text, or markdown for a CI job summary.

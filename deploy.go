@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// Deployment is how a deploy ended.
+type Deployment struct {
+	// Cluster and service deployed.
+	Cluster string
+	Service string
+	// Task definition ARN registered (or reused) and deployed.
+	TaskDefinition string
+	// Container images, as NAME=IMAGE.
+	Images []string
+	// ECS deployment that UpdateService started.
+	DeploymentID string
+	// SUCCEEDED, STARTED (not waited for) or DRY_RUN; a failed deploy is an
+	// error instead.
+	Outcome string
+	// In a dry run: what would be registered and updated.
+	Plan string
+	// A Markdown summary, for a CI job summary or a pull request.
+	Summary string
+}
+
+// Deploy the service the ecspresso way: render and check the definitions,
+// register the task definition, update the service once, then follow that
+// deployment, printing service events, until ECS completes it. A failed,
+// rolled-back, stopped or timed-out deployment fails the call, quoting the
+// stopped tasks' reasons and naming the revision the service runs now.
+// +cache="never"
+func (s *EcsService) Deploy(
+	ctx context.Context,
+	// Set the service's desired count; -1 leaves it alone (auto scaling
+	// owns it).
+	// +default=-1
+	desiredCount int,
+	// Start a new deployment even when nothing changed.
+	// +optional
+	forceNewDeployment bool,
+	// Register nothing: deploy the task definition the service runs.
+	// +optional
+	skipTaskDefinition bool,
+	// Render, check and show what would be registered and updated, changing
+	// nothing.
+	// +optional
+	dryRun bool,
+	// Return once the service is updated, without waiting.
+	// +optional
+	noWait bool,
+	// How long to wait, such as 15m; the config's timeout (10m) when empty.
+	// +optional
+	timeout string,
+	// Refuse images that are not pinned by digest.
+	// +optional
+	requireDigest bool,
+) (*Deployment, error) {
+	cfg, clients, wait, err := s.prepare(ctx, timeout)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := keyValues("--container-image", s.ContainerImage)
+	if err != nil {
+		return nil, err
+	}
+	opts := pipeline.DeployOptions{
+		ImageOverrides:     overrides,
+		ForceNewDeployment: forceNewDeployment,
+		SkipTaskDefinition: skipTaskDefinition,
+		DryRun:             dryRun,
+		NoWait:             noWait,
+		RequireDigest:      requireDigest,
+		Wait:               wait,
+	}
+	if desiredCount >= 0 {
+		n := int32(desiredCount)
+		opts.DesiredCount = &n
+	}
+	res, err := pipeline.Deploy(ctx, clients.ECS, cfg, opts)
+	if err != nil {
+		return nil, inSource(err)
+	}
+	d := &Deployment{
+		Cluster: res.Cluster, Service: res.Service, TaskDefinition: res.TaskDefinitionArn,
+		DeploymentID: res.DeploymentID, Outcome: string(res.Outcome), Plan: res.Plan, Summary: res.Markdown(),
+	}
+	for name, image := range res.Images {
+		d.Images = append(d.Images, name+"="+image)
+	}
+	sort.Strings(d.Images)
+	return d, nil
+}
+
+// Rollback the service: stop a deployment in progress with ECS's own
+// rollback, or return the service to the revision before the one it runs;
+// then wait for the rollback to complete.
+// +cache="never"
+func (s *EcsService) Rollback(
+	ctx context.Context,
+	// Deregister the revision rolled back from once the rollback succeeded.
+	// +optional
+	deregister bool,
+	// Show what would be done, changing nothing.
+	// +optional
+	dryRun bool,
+	// Return once the rollback is started.
+	// +optional
+	noWait bool,
+	// How long to wait, such as 15m; the config's timeout when empty.
+	// +optional
+	timeout string,
+) (string, error) {
+	cfg, clients, wait, err := s.prepare(ctx, timeout)
+	if err != nil {
+		return "", err
+	}
+	res, err := pipeline.Rollback(ctx, clients.ECS, cfg, pipeline.RollbackOptions{
+		DeregisterTaskDefinition: deregister, DryRun: dryRun, NoWait: noWait, Wait: wait,
+	})
+	if err != nil {
+		return "", inSource(err)
+	}
+	if dryRun {
+		return res.Plan, nil
+	}
+	out := fmt.Sprintf("rolled back service %q in cluster %q from %s to %s (%s): %s\n",
+		res.Service, res.Cluster, res.From, res.To, res.Method, res.Outcome)
+	if res.Deregistered {
+		out += fmt.Sprintf("deregistered %s\n", res.From)
+	}
+	return out, nil
+}
+
+// Status of the service: its task definition and counts, its deployments
+// and its latest events.
+// +cache="never"
+func (s *EcsService) Status(
+	ctx context.Context,
+	// How many of the latest events to show.
+	// +default=10
+	events int,
+) (string, error) {
+	cfg, clients, _, err := s.prepare(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	st, err := pipeline.Status(ctx, clients.ECS, cfg, pipeline.StatusOptions{Events: events})
+	if err != nil {
+		return "", inSource(err)
+	}
+	return st.String(), nil
+}
+
+// Diff shows what a deploy would change: unified diffs from the running
+// task definition and service to the local files, after normalising both
+// sides. Changes nothing.
+// +cache="never"
+func (s *EcsService) Diff(ctx context.Context) (string, error) {
+	cfg, clients, _, err := s.prepare(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	overrides, err := keyValues("--container-image", s.ContainerImage)
+	if err != nil {
+		return "", err
+	}
+	diff, err := pipeline.DiffService(ctx, clients.ECS, cfg, pipeline.DiffServiceOptions{ImageOverrides: overrides})
+	if err != nil {
+		return "", inSource(err)
+	}
+	if diff == "" {
+		return "no changes\n", nil
+	}
+	return diff, nil
+}
+
+// prepare loads the config and its AWS clients, and the wait options:
+// events go to the call's output as they happen.
+func (s *EcsService) prepare(ctx context.Context, timeout string) (*pipeline.Config, *pipeline.AWS, pipeline.WaitOptions, error) {
+	wait := pipeline.WaitOptions{Events: os.Stderr}
+	if timeout != "" {
+		d, err := time.ParseDuration(timeout)
+		if err != nil || d <= 0 {
+			return nil, nil, wait, fmt.Errorf("--timeout %q: want a duration such as 15m", timeout)
+		}
+		wait.Timeout = d
+	}
+	cfg, err := s.load(ctx)
+	if err != nil {
+		return nil, nil, wait, err
+	}
+	clients, err := cfg.Clients(ctx)
+	if err != nil {
+		return nil, nil, wait, err
+	}
+	return cfg, clients, wait, nil
+}

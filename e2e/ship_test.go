@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
+	"github.com/ecs-pipeline/ecs-pipeline/internal/registryserver"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+)
+
+// simTimeScale runs the simulated ECS 20 times faster than real time: a
+// rolling deployment of about 40 simulated seconds takes 2 real ones.
+const simTimeScale = 20
+
+// ecsStandIns is one AWS endpoint for a whole pipeline: the ECS simulator,
+// passing every other service (ECR, STS, ...) to moto, and a registry that
+// accepts moto's ECR token. Cluster prod runs service hello on hello:1.
+type ecsStandIns struct {
+	sim *ecssim.Server
+	ecs *ecs.Client
+	reg *registryserver.Registry
+}
+
+func startECSStandIns(t *testing.T) *ecsStandIns {
+	t.Helper()
+	moto := motoserver.Start(t)
+	upstream, err := url.Parse(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ecsStandIns{
+		sim: ecssim.NewServer(t, ecssim.WithUpstream(upstream), ecssim.WithCluster("prod"), ecssim.WithTimeScale(simTimeScale)),
+		reg: registryserver.Start(t, "AWS", ecrToken(t, moto)),
+	}
+	s.ecs = s.sim.ECSClient()
+	ctx := context.Background()
+	_, err = s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:                  aws.String("hello"),
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		NetworkMode:             types.NetworkModeAwsvpc,
+		Cpu:                     aws.String("256"),
+		Memory:                  aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{
+			Name:  aws.String("app"),
+			Image: aws.String("registry.invalid/hello:v0@sha256:" + strings.Repeat("0", 64)),
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("hello"), TaskDefinition: aws.String("hello:1"),
+		DesiredCount: aws.Int32(2), LaunchType: types.LaunchTypeFargate,
+		DeploymentConfiguration: &types.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "hello:1")
+	return s
+}
+
+// args are the constructor arguments that send every AWS call to the
+// simulator.
+func (s *ecsStandIns) args(source string) []string {
+	return append([]string{"--source", source}, awsArgs(s.sim.URL)...)
+}
+
+// service describes service hello.
+func (s *ecsStandIns) service(t *testing.T) types.Service {
+	t.Helper()
+	out, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"hello"}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describing service hello: %v", err)
+	}
+	return out.Services[0]
+}
+
+// waitFor waits until the service runs only the revision, completed.
+func (s *ecsStandIns) waitFor(t *testing.T, revision string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		svc := s.service(t)
+		if len(svc.Deployments) == 1 && svc.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted &&
+			strings.HasSuffix(aws.ToString(svc.TaskDefinition), ":task-definition/"+revision) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service hello did not settle on %s: runs %s", revision, aws.ToString(svc.TaskDefinition))
+		}
+	}
+}
+
+// updates counts the UpdateService calls the simulator received.
+func (s *ecsStandIns) updates() int {
+	n := 0
+	for _, r := range s.sim.Requests() {
+		if r.Operation == "UpdateService" {
+			n++
+		}
+	}
+	return n
+}
+
+// image is the image of container app in a revision.
+func (s *ecsStandIns) image(t *testing.T, revision string) string {
+	t.Helper()
+	out, err := s.ecs.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(revision)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.TaskDefinition.ContainerDefinitions[0].Image)
+}
+
+// TestShip ships the sample app to the simulated ECS service, then ships a
+// release whose tasks fail their health checks, rolls back, deploys without
+// waiting, and ships again with nothing changed.
+func TestShip(t *testing.T) {
+	t.Parallel()
+	s := startECSStandIns(t)
+	app := initApp(t)
+	repo := s.reg.Host + "/hello"
+	ship := append(s.args(app), "ship", "--repository", repo, "summary")
+
+	// 1. A healthy release.
+	r := daggerCall(t, ship...)
+	if r.err != nil {
+		t.Fatalf("ship: %v\n%s", r.err, tail(r.all(), 60))
+	}
+	assertNoSecrets(t, r)
+	s.waitFor(t, "hello:2")
+	published := regexp.MustCompile(`published (\S+@sha256:[0-9a-f]{64})`).FindStringSubmatch(r.stderr)
+	if published == nil {
+		t.Fatalf("ship did not say what it published:\n%s", tail(r.all(), 40))
+	}
+	if got := s.image(t, "hello:2"); got != published[1] {
+		t.Errorf("hello:2 runs %s, want the published %s", got, published[1])
+	}
+	if digest, err := s.reg.ManifestDigest("hello", published[1][strings.LastIndex(published[1], "@")+1:]); err != nil || digest == "" {
+		t.Errorf("the registry does not serve %s: %v", published[1], err)
+	}
+	for _, want := range []string{"SUCCEEDED", "hello:2"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("ship's result does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "has reached a steady state") {
+		t.Errorf("ship did not show the service's events:\n%s", tail(r.stderr, 40))
+	}
+	if n := s.updates(); n != 1 {
+		t.Errorf("ship made %d UpdateService calls, want 1", n)
+	}
+
+	// 2. The same source again, but the new revision's tasks fail their
+	// health checks: the circuit breaker rolls back and ship fails.
+	s.sim.SetBehavior("hello:3", ecssim.FailsHealthChecks(20*time.Second))
+	r = daggerCall(t, ship...)
+	if r.err == nil {
+		t.Fatalf("ship succeeded although ECS rolled the deployment back:\n%s", tail(r.all(), 40))
+	}
+	for _, want := range []string{"rolled back", "Task failed ELB health checks", "service runs hello:2"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the failed ship does not say %q:\n%s", want, tail(r.stderr, 30))
+		}
+	}
+	if n := s.updates(); n != 2 {
+		t.Errorf("after two ships the simulator saw %d UpdateService calls, want 2", n)
+	}
+	s.waitFor(t, "hello:2")
+
+	// 3. Roll back to the revision before the running one.
+	r = daggerCall(t, append(s.args(app), "service", "rollback")...)
+	if r.err != nil || !strings.Contains(r.stdout, "hello:1") {
+		t.Fatalf("rollback: %v\n%s", r.err, tail(r.all(), 30))
+	}
+	s.waitFor(t, "hello:1")
+
+	// 4. Deploy the published image without waiting.
+	r = daggerCall(t, append(s.args(app), "service", "--image", published[1], "deploy", "--no-wait", "outcome")...)
+	if r.err != nil || r.out() != "STARTED" {
+		t.Fatalf("deploy --no-wait: %v\n%s", r.err, tail(r.all(), 30))
+	}
+	s.waitFor(t, "hello:4")
+
+	// 5. Ship again with nothing changed: the same image, deployed again.
+	r = daggerCall(t, ship...)
+	if r.err != nil {
+		t.Fatalf("ship with nothing changed: %v\n%s", r.err, tail(r.all(), 40))
+	}
+	if again := regexp.MustCompile(`published (\S+)`).FindStringSubmatch(r.stderr); again == nil || again[1] != published[1] {
+		t.Errorf("the unchanged source published %v, want %s", again, published[1])
+	}
+	s.waitFor(t, "hello:5")
+
+	r = daggerCall(t, append(s.args(app), "service", "status")...)
+	if r.err != nil || !strings.Contains(r.stdout, "hello:5") {
+		t.Errorf("status: %v\n%s", r.err, tail(r.all(), 30))
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
+)
+
+// Ship the application to ECS in one call: build, test, publish to ECR,
+// render the ecspresso definitions with the published image (digest-pinned),
+// show the diff, deploy and wait. The deploy fails, and so does the call,
+// when ECS rolls the deployment back or stops it.
+// +cache="never"
+func (m *EcsPipeline) Ship(
+	ctx context.Context,
+	// ECR repository to push to, without tag.
+	repository string,
+	// The ecspresso config, relative to the source; found as ecspresso
+	// finds it when empty.
+	// +optional
+	config string,
+	// Tags to push; default: the source's git commit, or a content hash.
+	// +optional
+	tag []string,
+	// Platforms to build and push as one image.
+	// +optional
+	platform []dagger.Platform,
+	// Create the ECR repository when it does not exist.
+	// +optional
+	createRepository bool,
+	// Dockerfile path, relative to the source directory.
+	// +default="Dockerfile"
+	dockerfile string,
+	// Build stage to publish; the last stage when empty.
+	// +optional
+	target string,
+	// Build arguments as NAME=VALUE.
+	// +optional
+	buildArg []string,
+	// Dockerfile stage that runs the tests.
+	// +default="test"
+	testTarget string,
+	// Shell command that runs the tests instead, in --test-image or in the
+	// --test-target stage.
+	// +optional
+	testCommand string,
+	// Image to run --test-command in, with the source at /src.
+	// +optional
+	testImage string,
+	// Container that runs the published image; default: the definitions
+	// read it as IMAGE.
+	// +optional
+	container string,
+	// Variables for the templates, as NAME=VALUE.
+	// +optional
+	env []string,
+	// Env files in the source, loaded before rendering.
+	// +optional
+	envfile []string,
+	// Jsonnet external variables, as NAME=VALUE.
+	// +optional
+	extStr []string,
+	// Jsonnet external code variables, as NAME=EXPRESSION.
+	// +optional
+	extCode []string,
+	// Set the service's desired count; -1 leaves it alone.
+	// +default=-1
+	desiredCount int,
+	// Return once the service is updated, without waiting.
+	// +optional
+	noWait bool,
+	// How long to wait for the deployment; the config's timeout when empty.
+	// +optional
+	timeout string,
+) (*Deployment, error) {
+	if _, err := m.Test(ctx, dockerfile, testTarget, buildArg, testCommand, testImage); err != nil {
+		return nil, err
+	}
+	image, err := m.Publish(ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "published %s\n", image)
+	var containerImage []string
+	if container != "" {
+		containerImage = []string{container + "=" + image}
+	}
+	svc := m.Service(config, image, containerImage, env, envfile, extStr, extCode)
+	diff, err := svc.Diff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprint(os.Stderr, diff)
+	return svc.Deploy(ctx, desiredCount, false, false, false, noWait, timeout, true)
+}
