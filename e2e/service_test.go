@@ -16,10 +16,14 @@ import (
 func TestInitThenRender(t *testing.T) {
 	t.Parallel()
 	app := initApp(t)
-	for _, f := range []string{"ecspresso.yml", "ecs-task-def.jsonnet", "ecs-service-def.jsonnet"} {
+	for _, f := range []string{"ecspresso.yml", "ecs-task-def.jsonnet", "ecs-service-def.jsonnet", ".github/workflows/pull-request.yml"} {
 		if _, err := os.Stat(filepath.Join(app, f)); err != nil {
 			t.Errorf("init did not export %s: %v", f, err)
 		}
+	}
+	deploy, err := os.ReadFile(filepath.Join(app, ".github/workflows/deploy.yml"))
+	if want := "ship --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/hello"; err != nil || !strings.Contains(string(deploy), want) {
+		t.Errorf("the exported deploy workflow does not run %q (%v)", want, err)
 	}
 
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

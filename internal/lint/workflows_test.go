@@ -2,6 +2,7 @@ package lint
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -27,14 +28,19 @@ func workflows(t *testing.T) []string {
 	return files
 }
 
-// TestWorkflowsLint runs actionlint on every workflow.
+// TestWorkflowsLint runs actionlint on every workflow, with shellcheck on
+// their run: scripts.
 func TestWorkflowsLint(t *testing.T) {
+	shellcheck, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Fatalf("shellcheck is not on PATH (.ci/run installs it): %v", err)
+	}
 	for _, f := range workflows(t) {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		linter, err := actionlint.NewLinter(os.Stderr, &actionlint.LinterOptions{})
+		linter, err := actionlint.NewLinter(os.Stderr, &actionlint.LinterOptions{Shellcheck: shellcheck})
 		if err != nil {
 			t.Fatal(err)
 		}
