@@ -35,7 +35,10 @@ type Deployment struct {
 // deployment, printing service events, until ECS completes it. A failed,
 // rolled-back, stopped or timed-out deployment fails the call, quoting the
 // stopped tasks' reasons and naming the revision the service runs now.
-// +cache="never"
+// Cached for the session only: a caller that reads several fields of the
+// result (outcome, then task-definition) deploys once; every new call
+// deploys again.
+// +cache="session"
 func (s *EcsService) Deploy(
 	ctx context.Context,
 	// Set the service's desired count; -1 leaves it alone (auto scaling

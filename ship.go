@@ -12,7 +12,10 @@ import (
 // render the ecspresso definitions with the published image (digest-pinned),
 // show the diff, deploy and wait. The deploy fails, and so does the call,
 // when ECS rolls the deployment back or stops it.
-// +cache="never"
+// Cached for the session only: a caller that reads several fields of the
+// result (outcome, then task-definition) deploys once; every new call
+// deploys again.
+// +cache="session"
 func (m *EcsPipeline) Ship(
 	ctx context.Context,
 	// ECR repository to push to, without tag.

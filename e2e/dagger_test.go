@@ -47,13 +47,19 @@ func (r result) all() string { return r.stdout + r.stderr }
 // progress output and the fake AWS credentials in its environment.
 func daggerCall(t *testing.T, args ...string) result {
 	t.Helper()
+	return daggerCallModule(t, moduleRoot(t), args...)
+}
+
+// daggerCallModule is daggerCall on another module.
+func daggerCallModule(t *testing.T, module string, args ...string) result {
+	t.Helper()
 	bin, err := exec.LookPath("dagger")
 	if err != nil {
 		t.Fatalf("the dagger CLI is not on PATH (run .ci/run, or install Dagger and start an engine): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"call", "--progress=plain", "-m", moduleRoot(t)}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"call", "--progress=plain", "-m", module}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"E2E_AWS_ACCESS_KEY_ID="+fakeAccessKeyID,
 		"E2E_AWS_SECRET_ACCESS_KEY="+fakeSecretAccessKey,

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -207,4 +208,25 @@ func TestShip(t *testing.T) {
 	if r.err != nil || !strings.Contains(r.stdout, "hello:5") {
 		t.Errorf("status: %v\n%s", r.err, tail(r.all(), 30))
 	}
+}
+
+// TestConsumerModuleShips calls ship from another Dagger module that has
+// this one as a dependency (testdata/consumer), as a team's own CI module
+// would.
+func TestConsumerModuleShips(t *testing.T) {
+	t.Parallel()
+	s := startECSStandIns(t)
+	app := initApp(t)
+	r := daggerCallModule(t, filepath.Join(moduleRoot(t), "testdata", "consumer"), "ship-app",
+		"--source", app, "--repository", s.reg.Host+"/hello", "--region", "us-east-1",
+		"--aws-access-key-id", "env://E2E_AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env://E2E_AWS_SECRET_ACCESS_KEY",
+		"--endpoint", "tcp://"+strings.TrimPrefix(s.sim.URL, "http://"))
+	if r.err != nil {
+		t.Fatalf("the consumer module's ship-app: %v\n%s", r.err, tail(r.all(), 40))
+	}
+	if want := "SUCCEEDED arn:aws:ecs:us-east-1:123456789012:task-definition/hello:2"; r.out() != want {
+		t.Errorf("ship-app printed %q, want %q", r.out(), want)
+	}
+	s.waitFor(t, "hello:2")
+	assertNoSecrets(t, r)
 }
