@@ -26,7 +26,7 @@ const (
 )
 
 // moduleRoot is this repository, the module under test.
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }
@@ -45,13 +45,13 @@ func (r result) all() string { return r.stdout + r.stderr }
 
 // daggerCall runs `dagger call -m <this module> args...` with plain
 // progress output and the fake AWS credentials in its environment.
-func daggerCall(t *testing.T, args ...string) result {
+func daggerCall(t testing.TB, args ...string) result {
 	t.Helper()
 	return daggerCallModule(t, moduleRoot(t), args...)
 }
 
 // daggerCallModule is daggerCall on another module.
-func daggerCallModule(t *testing.T, module string, args ...string) result {
+func daggerCallModule(t testing.TB, module string, args ...string) result {
 	t.Helper()
 	bin, err := exec.LookPath("dagger")
 	if err != nil {
@@ -93,7 +93,7 @@ func awsArgs(motoURL string) []string {
 }
 
 // motoClients are AWS clients pointed at moto.
-func motoClients(t *testing.T, motoURL string) *pipeline.AWS {
+func motoClients(t testing.TB, motoURL string) *pipeline.AWS {
 	t.Helper()
 	clients, err := pipeline.NewAWS(context.Background(), pipeline.AWSOptions{
 		Region: "us-east-1", AccessKeyID: fakeAccessKeyID, SecretAccessKey: fakeSecretAccessKey, EndpointURL: motoURL,
@@ -105,7 +105,7 @@ func motoClients(t *testing.T, motoURL string) *pipeline.AWS {
 }
 
 // ecrToken asks moto's ECR for the registry password, as publish will.
-func ecrToken(t *testing.T, motoURL string) string {
+func ecrToken(t testing.TB, motoURL string) string {
 	t.Helper()
 	creds, err := pipeline.ECRLogin(context.Background(), motoClients(t, motoURL).ECR)
 	if err != nil {
@@ -115,7 +115,7 @@ func ecrToken(t *testing.T, motoURL string) string {
 }
 
 // assertNoSecrets fails the test if the output holds any of the secrets.
-func assertNoSecrets(t *testing.T, r result, secrets ...string) {
+func assertNoSecrets(t testing.TB, r result, secrets ...string) {
 	t.Helper()
 	for _, s := range append(secrets, fakeSecretAccessKey, fakeSessionToken) {
 		if n := strings.Count(r.all(), s); n > 0 {
@@ -125,7 +125,7 @@ func assertNoSecrets(t *testing.T, r result, secrets ...string) {
 }
 
 // copyApp copies the sample application into a new directory and returns it.
-func copyApp(t *testing.T) string {
+func copyApp(t testing.TB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "app")
 	if err := os.CopyFS(dst, os.DirFS(filepath.Join(moduleRoot(t), "testdata", "app"))); err != nil {
@@ -135,7 +135,7 @@ func copyApp(t *testing.T) string {
 }
 
 // writeFile writes a file, failing the test on error.
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // gitCommitAll makes dir a git repository with one commit and returns it.
-func gitCommitAll(t *testing.T, dir string) string {
+func gitCommitAll(t testing.TB, dir string) string {
 	t.Helper()
 	git := func(args ...string) string {
 		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"}, args...)...)

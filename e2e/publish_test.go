@@ -170,7 +170,7 @@ func TestPublishBadInput(t *testing.T) {
 }
 
 // assertRepositoryExists checks moto's ECR for a repository.
-func assertRepositoryExists(t *testing.T, motoURL, name string) {
+func assertRepositoryExists(t testing.TB, motoURL, name string) {
 	t.Helper()
 	out, err := motoClients(t, motoURL).ECR.DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
 	if err != nil || len(out.Repositories) != 1 || aws.ToString(out.Repositories[0].RepositoryName) != name {
@@ -179,7 +179,7 @@ func assertRepositoryExists(t *testing.T, motoURL, name string) {
 }
 
 // getJSON reads a registry API path as JSON.
-func getJSON(t *testing.T, reg *registryserver.Registry, path string, v any) {
+func getJSON(t testing.TB, reg *registryserver.Registry, path string, v any) {
 	t.Helper()
 	body, err := reg.Get(path)
 	if err != nil {

@@ -91,7 +91,7 @@ func TestVerifyReportsWhatIsMissing(t *testing.T) {
 
 // initApp is the sample app with the starter kit for cluster prod, service
 // hello, and the Terraform state fixture the kit reads.
-func initApp(t *testing.T) string {
+func initApp(t testing.TB) string {
 	t.Helper()
 	app := copyApp(t)
 	state, err := os.ReadFile(filepath.Join(moduleRoot(t), "pipeline", "testdata", "tfstate", "terraform.tfstate"))

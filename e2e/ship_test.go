@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -31,7 +32,7 @@ type ecsStandIns struct {
 	reg *registryserver.Registry
 }
 
-func startECSStandIns(t *testing.T) *ecsStandIns {
+func startECSStandIns(t testing.TB) *ecsStandIns {
 	t.Helper()
 	moto := motoserver.Start(t)
 	upstream, err := url.Parse(moto)
@@ -79,7 +80,7 @@ func (s *ecsStandIns) args(source string) []string {
 }
 
 // service describes service hello.
-func (s *ecsStandIns) service(t *testing.T) types.Service {
+func (s *ecsStandIns) service(t testing.TB) types.Service {
 	t.Helper()
 	out, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"hello"}})
 	if err != nil || len(out.Services) != 1 {
@@ -89,7 +90,7 @@ func (s *ecsStandIns) service(t *testing.T) types.Service {
 }
 
 // waitFor waits until the service runs only the revision, completed.
-func (s *ecsStandIns) waitFor(t *testing.T, revision string) {
+func (s *ecsStandIns) waitFor(t testing.TB, revision string) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		svc := s.service(t)
@@ -115,7 +116,7 @@ func (s *ecsStandIns) updates() int {
 }
 
 // image is the image of container app in a revision.
-func (s *ecsStandIns) image(t *testing.T, revision string) string {
+func (s *ecsStandIns) image(t testing.TB, revision string) string {
 	t.Helper()
 	out, err := s.ecs.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(revision)})
 	if err != nil {
@@ -229,4 +230,64 @@ func TestConsumerModuleShips(t *testing.T) {
 	}
 	s.waitFor(t, "hello:2")
 	assertNoSecrets(t, r)
+}
+
+// BenchmarkShip times ship on the sample app against the simulator and
+// subtracts the simulator's own deployment time (UpdateService to the
+// deployment completing, in real seconds). The first ship is logged apart:
+// after `dagger core engine local-cache prune` it is the cold figure; every
+// timed ship reruns with nothing changed, so all build and test steps are
+// cached.
+//
+//	go test ./e2e -run '^$' -bench BenchmarkShip -benchtime 5x -v
+func BenchmarkShip(b *testing.B) {
+	s := startECSStandIns(b)
+	app := initApp(b)
+	ship := append(s.args(app), "ship", "--repository", s.reg.Host+"/hello", "outcome")
+	revision := 1
+	run := func() (wall, deploy time.Duration) {
+		before := len(s.sim.Requests())
+		start := time.Now()
+		if r := daggerCall(b, ship...); r.err != nil || r.out() != "SUCCEEDED" {
+			b.Fatalf("ship: %v %q\n%s", r.err, r.out(), tail(r.all(), 30))
+		}
+		wall = time.Since(start)
+		revision++
+		return wall, s.deployTime(b, before, fmt.Sprintf("hello:%d", revision))
+	}
+	wall, deploy := run()
+	b.Logf("first ship: %.1f s, of which the simulated deployment %.1f s", wall.Seconds(), deploy.Seconds())
+	b.ResetTimer()
+	var walls, deploys time.Duration
+	for range b.N {
+		wall, deploy := run()
+		walls += wall
+		deploys += deploy
+	}
+	b.ReportMetric(walls.Seconds()/float64(b.N), "ship-s/op")
+	b.ReportMetric(deploys.Seconds()/float64(b.N), "sim-deploy-s/op")
+	b.ReportMetric((walls-deploys).Seconds()/float64(b.N), "overhead-s/op")
+}
+
+// deployTime is how long, in real time, the simulator took from the
+// UpdateService call logged after request index from to the deployment of
+// revision completing.
+func (s *ecsStandIns) deployTime(t testing.TB, from int, revision string) time.Duration {
+	t.Helper()
+	var update *ecssim.Request
+	for _, r := range s.sim.Requests()[from:] {
+		if r.Operation == "UpdateService" {
+			update = &r
+		}
+	}
+	if update == nil {
+		t.Fatal("no UpdateService call")
+	}
+	for _, d := range s.service(t).Deployments {
+		if strings.HasSuffix(aws.ToString(d.TaskDefinition), "/"+revision) && d.RolloutState == types.DeploymentRolloutStateCompleted {
+			return time.Duration(float64(aws.ToTime(d.UpdatedAt).Sub(update.SimTime)) / simTimeScale)
+		}
+	}
+	t.Fatalf("%s did not complete", revision)
+	return 0
 }
