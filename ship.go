@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
-// Ship the application to ECS in one call: build, test, publish to ECR,
-// render the ecspresso definitions with the published image (digest-pinned),
-// show the diff, deploy and wait. The deploy fails, and so does the call,
+// Ship the application to ECS in one call: check the definitions and the
+// service (a dry run), build, test, publish to ECR, render the ecspresso
+// definitions with the published image (digest-pinned), show the diff,
+// deploy and wait. The deploy fails, and so does the call,
 // when ECS rolls the deployment back or stops it.
 // Cached for the session only: a caller that reads several fields of the
 // result (outcome, then task-definition) deploys once; every new call
@@ -78,6 +81,23 @@ func (m *EcsPipeline) Ship(
 	// +optional
 	timeout string,
 ) (*Deployment, error) {
+	// Check the definitions and the service before anything is built or
+	// pushed: a dry run with a stand-in for the image to come.
+	repo, err := pipeline.ParseRepository(repository)
+	if err != nil {
+		return nil, err
+	}
+	service := func(image string) *EcsService {
+		var containerImage []string
+		if container != "" {
+			containerImage = []string{container + "=" + image}
+		}
+		return m.Service(config, image, containerImage, env, envfile, extStr, extCode)
+	}
+	if _, err := service(repo.String()+"@sha256:"+strings.Repeat("0", 64)).Deploy(ctx, desiredCount, false, false, true, false, timeout, true); err != nil {
+		return nil, err
+	}
+
 	if _, err := m.Test(ctx, dockerfile, testTarget, buildArg, testCommand, testImage); err != nil {
 		return nil, err
 	}
@@ -86,11 +106,7 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "published %s\n", image)
-	var containerImage []string
-	if container != "" {
-		containerImage = []string{container + "=" + image}
-	}
-	svc := m.Service(config, image, containerImage, env, envfile, extStr, extCode)
+	svc := service(image)
 	diff, err := svc.Diff(ctx)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -70,6 +71,7 @@ func startECSStandIns(t testing.TB) *ecsStandIns {
 		t.Fatal(err)
 	}
 	s.waitFor(t, "hello:1")
+	s.sim.ResetRequests()
 	return s
 }
 
@@ -104,6 +106,17 @@ func (s *ecsStandIns) waitFor(t testing.TB, revision string) {
 	}
 }
 
+// mutating lists the mutating ECS calls the simulator received.
+func (s *ecsStandIns) mutating() []string {
+	var ops []string
+	for _, r := range s.sim.Requests() {
+		if r.Mutating() {
+			ops = append(ops, r.Operation)
+		}
+	}
+	return ops
+}
+
 // updates counts the UpdateService calls the simulator received.
 func (s *ecsStandIns) updates() int {
 	n := 0
@@ -135,8 +148,26 @@ func TestShip(t *testing.T) {
 	repo := s.reg.Host + "/hello"
 	ship := append(s.args(app), "ship", "--repository", repo, "summary")
 
+	// 0. A config that names a service the cluster lacks: ship stops before
+	// it builds, pushes or registers anything.
+	config, err := os.ReadFile(filepath.Join(app, "ecspresso.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(app, "ecspresso-missing.yml"), strings.Replace(string(config), "service: hello", "service: nope", 1))
+	r := daggerCall(t, append(s.args(app), "ship", "--repository", repo, "--config", "ecspresso-missing.yml", "summary")...)
+	if r.err == nil || !strings.Contains(r.stderr, `service "nope" not found in cluster "prod"`) {
+		t.Fatalf("ship to a missing service: %v, want an error naming it\n%s", r.err, tail(r.stderr, 20))
+	}
+	if catalog, err := s.reg.Get("/v2/_catalog"); err != nil || strings.Contains(string(catalog), "hello") {
+		t.Errorf("ship to a missing service pushed an image: %s (%v)", catalog, err)
+	}
+	if m := s.mutating(); len(m) != 0 {
+		t.Errorf("ship to a missing service made mutating ECS calls: %v", m)
+	}
+
 	// 1. A healthy release.
-	r := daggerCall(t, ship...)
+	r = daggerCall(t, ship...)
 	if r.err != nil {
 		t.Fatalf("ship: %v\n%s", r.err, tail(r.all(), 60))
 	}
