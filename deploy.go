@@ -65,16 +65,12 @@ func (s *EcsService) Deploy(
 	// +optional
 	requireDigest bool,
 ) (*Deployment, error) {
-	cfg, clients, wait, err := s.prepare(ctx, timeout)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := keyValues("--container-image", s.ContainerImage)
+	c, wait, err := s.prepare(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
 	opts := pipeline.DeployOptions{
-		ImageOverrides:     overrides,
+		ImageOverrides:     c.overrides,
 		ForceNewDeployment: forceNewDeployment,
 		SkipTaskDefinition: skipTaskDefinition,
 		DryRun:             dryRun,
@@ -86,7 +82,7 @@ func (s *EcsService) Deploy(
 		n := int32(desiredCount)
 		opts.DesiredCount = &n
 	}
-	res, err := pipeline.Deploy(ctx, clients.ECS, cfg, opts)
+	res, err := pipeline.Deploy(ctx, c.clients.ECS, c.cfg, opts)
 	if err != nil {
 		return nil, inSource(err)
 	}
@@ -120,11 +116,11 @@ func (s *EcsService) Rollback(
 	// +optional
 	timeout string,
 ) (string, error) {
-	cfg, clients, wait, err := s.prepare(ctx, timeout)
+	c, wait, err := s.prepare(ctx, timeout)
 	if err != nil {
 		return "", err
 	}
-	res, err := pipeline.Rollback(ctx, clients.ECS, cfg, pipeline.RollbackOptions{
+	res, err := pipeline.Rollback(ctx, c.clients.ECS, c.cfg, pipeline.RollbackOptions{
 		DeregisterTaskDefinition: deregister, DryRun: dryRun, NoWait: noWait, Wait: wait,
 	})
 	if err != nil {
@@ -150,11 +146,11 @@ func (s *EcsService) Status(
 	// +default=10
 	events int,
 ) (string, error) {
-	cfg, clients, _, err := s.prepare(ctx, "")
+	c, _, err := s.prepare(ctx, "")
 	if err != nil {
 		return "", err
 	}
-	st, err := pipeline.Status(ctx, clients.ECS, cfg, pipeline.StatusOptions{Events: events})
+	st, err := pipeline.Status(ctx, c.clients.ECS, c.cfg, pipeline.StatusOptions{Events: events})
 	if err != nil {
 		return "", inSource(err)
 	}
@@ -166,15 +162,11 @@ func (s *EcsService) Status(
 // sides. Changes nothing.
 // +cache="never"
 func (s *EcsService) Diff(ctx context.Context) (string, error) {
-	cfg, clients, _, err := s.prepare(ctx, "")
+	c, _, err := s.prepare(ctx, "")
 	if err != nil {
 		return "", err
 	}
-	overrides, err := keyValues("--container-image", s.ContainerImage)
-	if err != nil {
-		return "", err
-	}
-	diff, err := pipeline.DiffService(ctx, clients.ECS, cfg, pipeline.DiffServiceOptions{ImageOverrides: overrides})
+	diff, err := pipeline.DiffService(ctx, c.clients.ECS, c.cfg, pipeline.DiffServiceOptions{ImageOverrides: c.overrides})
 	if err != nil {
 		return "", inSource(err)
 	}
@@ -184,24 +176,30 @@ func (s *EcsService) Diff(ctx context.Context) (string, error) {
 	return diff, nil
 }
 
+// prepared is a loaded service with its AWS clients.
+type prepared struct {
+	*loaded
+	clients *pipeline.AWS
+}
+
 // prepare loads the config and its AWS clients, and the wait options:
 // events go to the call's output as they happen.
-func (s *EcsService) prepare(ctx context.Context, timeout string) (*pipeline.Config, *pipeline.AWS, pipeline.WaitOptions, error) {
+func (s *EcsService) prepare(ctx context.Context, timeout string) (*prepared, pipeline.WaitOptions, error) {
 	wait := pipeline.WaitOptions{Events: os.Stderr}
 	if timeout != "" {
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
-			return nil, nil, wait, fmt.Errorf("--timeout %q: want a duration such as 15m", timeout)
+			return nil, wait, fmt.Errorf("--timeout %q: want a duration such as 15m", timeout)
 		}
 		wait.Timeout = d
 	}
-	cfg, err := s.load(ctx)
+	l, err := s.load(ctx)
 	if err != nil {
-		return nil, nil, wait, err
+		return nil, wait, err
 	}
-	clients, err := cfg.Clients(ctx)
+	clients, err := l.cfg.Clients(ctx)
 	if err != nil {
-		return nil, nil, wait, err
+		return nil, wait, err
 	}
-	return cfg, clients, wait, nil
+	return &prepared{loaded: l, clients: clients}, wait, nil
 }

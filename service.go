@@ -76,20 +76,16 @@ func (s *EcsService) Render(
 	// +default="task-definition"
 	what string,
 ) (string, error) {
-	cfg, err := s.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	overrides, err := keyValues("--container-image", s.ContainerImage)
+	c, err := s.load(ctx)
 	if err != nil {
 		return "", err
 	}
 	var def *pipeline.Definition
 	switch what {
 	case "task-definition":
-		def, err = cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{ImageOverrides: overrides})
+		def, err = c.cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{ImageOverrides: c.overrides})
 	case "service-definition":
-		def, err = cfg.RenderServiceDefinition(ctx)
+		def, err = c.cfg.RenderServiceDefinition(ctx)
 	default:
 		return "", fmt.Errorf("--what %q: want task-definition or service-definition", what)
 	}
@@ -104,9 +100,20 @@ func (s *EcsService) Render(
 // so the library reads it as files.
 const sourceDir = "/src"
 
+// loaded is the service's ecspresso config, read from the source, and the
+// container images to set after rendering (--container-image).
+type loaded struct {
+	cfg       *pipeline.Config
+	overrides map[string]string
+}
+
 // load writes the source out and loads the ecspresso config from it, with
-// the service's variables and the module's AWS clients.
-func (s *EcsService) load(ctx context.Context) (*pipeline.Config, error) {
+// the service's variables and the module's AWS credentials and endpoint.
+func (s *EcsService) load(ctx context.Context) (*loaded, error) {
+	overrides, err := keyValues("--container-image", s.ContainerImage)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.Mod.Source.WithoutDirectory(".git").Export(ctx, sourceDir); err != nil {
 		return nil, fmt.Errorf("reading the source: %w", err)
 	}
@@ -152,7 +159,10 @@ func (s *EcsService) load(ctx context.Context) (*pipeline.Config, error) {
 		return nil, err
 	}
 	cfg, err := pipeline.LoadConfig(ctx, opts)
-	return cfg, inSource(err)
+	if err != nil {
+		return nil, inSource(err)
+	}
+	return &loaded{cfg: cfg, overrides: overrides}, nil
 }
 
 // keyValues parses NAME=VALUE arguments.
@@ -195,19 +205,11 @@ func (s *EcsService) Verify(
 	if format != "text" && format != "markdown" {
 		return "", fmt.Errorf("--format %q: want text or markdown", format)
 	}
-	cfg, err := s.load(ctx)
+	c, _, err := s.prepare(ctx, "")
 	if err != nil {
 		return "", err
 	}
-	overrides, err := keyValues("--container-image", s.ContainerImage)
-	if err != nil {
-		return "", err
-	}
-	clients, err := cfg.Clients(ctx)
-	if err != nil {
-		return "", err
-	}
-	report, err := pipeline.Verify(ctx, clients, cfg, pipeline.VerifyOptions{ImageOverrides: overrides})
+	report, err := pipeline.Verify(ctx, c.clients, c.cfg, pipeline.VerifyOptions{ImageOverrides: c.overrides})
 	if err != nil {
 		return "", inSource(err)
 	}
