@@ -78,3 +78,44 @@ func TestActionsPinnedBySHA(t *testing.T) {
 func fillPlaceholders(src []byte) []byte {
 	return regexp.MustCompile(`\[\[ *\.\w+ *\]\]`).ReplaceAll(src, []byte("placeholder"))
 }
+
+// TestStarterWorkflowsCheckTheirSettings runs the "Check settings" step of
+// each starter workflow: without the AWS_ROLE_ARN variable it must fail
+// with a message that names it, before any step that reaches AWS.
+func TestStarterWorkflowsCheckTheirSettings(t *testing.T) {
+	files, err := filepath.Glob("../../templates/.github/workflows/*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no starter workflows: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, errs := actionlint.Parse(fillPlaceholders(src))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", f, errs[0])
+		}
+		for _, job := range wf.Jobs {
+			if len(job.Steps) == 0 || job.Steps[0].Name == nil || job.Steps[0].Name.Value != "Check settings" {
+				t.Errorf("%s: job %s does not start with a \"Check settings\" step", f, job.ID.Value)
+				continue
+			}
+			script := job.Steps[0].Exec.(*actionlint.ExecRun).Run.Value
+			for _, c := range []struct {
+				role    string
+				wantErr bool
+			}{{"", true}, {"arn:aws:iam::123456789012:role/deploy", false}} {
+				cmd := exec.Command("bash", "-e", "-c", script)
+				cmd.Env = append(os.Environ(), "AWS_ROLE_ARN="+c.role)
+				out, err := cmd.CombinedOutput()
+				if (err != nil) != c.wantErr {
+					t.Errorf("%s: Check settings with AWS_ROLE_ARN=%q: %v, want failure %v\n%s", f, c.role, err, c.wantErr, out)
+				}
+				if c.wantErr && !strings.Contains(string(out), "::error::Set the repository variable AWS_ROLE_ARN") {
+					t.Errorf("%s: Check settings does not name the missing variable:\n%s", f, out)
+				}
+			}
+		}
+	}
+}
