@@ -159,3 +159,24 @@ func retryOnlyThrottling(o *ecs.Options) {
 		o.Retryer = throttleRetryer{o.Retryer}
 	}
 }
+
+// maxCallAttempts bounds how often Deploy makes one call: with
+// errorBackoff's pauses, eight attempts span about two minutes.
+const maxCallAttempts = 8
+
+// retrying calls f until it succeeds, fails with an error retry rejects or
+// has been tried maxCallAttempts times, pausing errorBackoff on clock in
+// between. The SDK's own retries (three attempts, backoff of a second or
+// two) give up within a throttling burst that parallel deploys easily
+// cause; this outlasts it.
+func retrying[T any](ctx context.Context, clock Clock, retry func(error) bool, f func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := f()
+		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) {
+			return v, err
+		}
+		if clock.Sleep(ctx, errorBackoff(n)) != nil {
+			return v, err
+		}
+	}
+}

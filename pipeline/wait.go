@@ -562,12 +562,15 @@ func (w *waiter) findServiceDeployment(ctx context.Context) string {
 }
 
 // describeServiceDeployment reads the service deployment, nil when unknown
-// or unreadable.
+// or unreadable. Transient errors are retried: the status is the
+// authoritative outcome, and one throttled call should not lose it.
 func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDeployment {
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	out, err := retrying(ctx, w.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
 		return nil
 	}
@@ -577,17 +580,30 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 }
 
 // stoppedTasks returns the de-duplicated reasons the deployment's tasks
-// stopped for, retrying transient errors a few times; nil if unreadable.
+// stopped for, retrying each call's transient errors; nil if unreadable.
 func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
-	for attempt := 1; ; attempt++ {
-		st, err := listStoppedTasks(ctx, w.api, w.cluster, w.id())
-		if err == nil || !transient(ctx, err) || attempt == 3 {
-			return st
-		}
-		if w.clock.Sleep(ctx, errorBackoff(attempt)) != nil {
-			return nil
-		}
-	}
+	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock}, w.cluster, w.id())
+	return st
+}
+
+// patientTaskReader retries each call's transient errors: the reasons are
+// what a failed deploy's message is for, and one call in a throttled
+// stretch should not lose them.
+type patientTaskReader struct {
+	api   TaskReader
+	clock Clock
+}
+
+func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
+		return p.api.ListTasks(ctx, in, optFns...)
+	})
+}
+
+func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
+		return p.api.DescribeTasks(ctx, in, optFns...)
+	})
 }
 
 // listStoppedTasks reads up to 100 stopped tasks a deployment started.
