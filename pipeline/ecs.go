@@ -143,6 +143,20 @@ func isThrottle(err error) bool {
 	return ok
 }
 
+// expiredCredentials reports whether err says the request's credentials
+// (a session token) have expired.
+func expiredCredentials(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ExpiredTokenException", "ExpiredToken":
+		return true
+	}
+	return false
+}
+
 // throttleRetryer lets the SDK retry a call only when it was throttled,
 // which guarantees it was not applied. A 5xx or a reset connection may have
 // applied an UpdateService, and repeating it blindly could start a second
