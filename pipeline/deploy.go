@@ -79,6 +79,11 @@ type DeployResult struct {
 // started (see Wait). Nothing is changed until everything is validated.
 // When the deployment fails the result is returned with the
 // *DeploymentError.
+//
+// Throttled calls are retried with backoff on opts.Wait.Clock (a throttled
+// call was not applied). An UpdateService answered by a 5xx or a broken
+// connection is never repeated: Deploy follows the deployment it started
+// if the service shows one, and otherwise fails with ErrUpdateNotApplied.
 func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions) (*DeployResult, error) {
 	res := &DeployResult{Cluster: cfg.Cluster, Service: cfg.Service}
 	if cfg.Service == "" {
