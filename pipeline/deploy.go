@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 )
 
 // DeployOptions configures Deploy. The zero value registers the rendered
@@ -77,6 +79,11 @@ type DeployResult struct {
 // started (see Wait). Nothing is changed until everything is validated.
 // When the deployment fails the result is returned with the
 // *DeploymentError.
+//
+// Throttled calls are retried with backoff on opts.Wait.Clock (a throttled
+// call was not applied). An UpdateService answered by a 5xx or a broken
+// connection is never repeated: Deploy follows the deployment it started
+// if the service shows one, and otherwise fails with ErrUpdateNotApplied.
 func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions) (*DeployResult, error) {
 	res := &DeployResult{Cluster: cfg.Cluster, Service: cfg.Service}
 	if cfg.Service == "" {
@@ -120,7 +127,14 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		applyServiceDefinition(update, sd, d.Body)
 	}
 
-	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	clock := opts.Wait.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	readable := func(err error) bool { return transient(ctx, err) }
+	svc, err := retrying(ctx, clock, readable, func() (*types.Service, error) {
+		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
@@ -149,23 +163,32 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	}
 
 	if td != nil {
-		out, err := api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+		// Only throttling is retried: it proves the call was not applied,
+		// and a second registration would be a stray revision.
+		out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RegisterTaskDefinitionOutput, error) {
+			return api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
 		}
 		res.TaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 	}
 	update.TaskDefinition = aws.String(res.TaskDefinitionArn)
-	out, err := api.UpdateService(ctx, update, retryOnlyThrottling)
-	if err != nil {
+	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.UpdateServiceOutput, error) {
+		return api.UpdateService(ctx, update, retryOnlyThrottling)
+	})
+	var updated *types.Service
+	if err == nil {
+		updated = out.Service
+	} else if updated, err = updateApplied(ctx, api, clock, cfg, svc, res.TaskDefinitionArn, err); err != nil {
 		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
-	dep := primaryDeployment(out.Service)
+	dep := primaryDeployment(updated)
 	if dep == nil {
 		return res, fmt.Errorf("updating service %q: the response has no PRIMARY deployment", cfg.Service)
 	}
 	res.DeploymentID = aws.ToString(dep.Id)
-	res.ServiceDeploymentArn = aws.ToString(out.Service.CurrentServiceDeployment)
+	res.ServiceDeploymentArn = aws.ToString(updated.CurrentServiceDeployment)
 	if opts.NoWait {
 		res.Outcome = OutcomeStarted
 		return res, nil
@@ -182,6 +205,41 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		return res, fmt.Errorf("deploying %s: %w", shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
 	return res, nil
+}
+
+// ErrUpdateNotApplied is returned (wrapped) when UpdateService got no
+// clear answer (a 5xx, a broken connection) and the service shows no new
+// deployment of the task definition. Deploy never repeats such a call: it
+// may have been applied, and a second one would start a second deployment.
+var ErrUpdateNotApplied = errors.New("service update not applied")
+
+// updateApplied decides, after UpdateService failed with err, whether the
+// update was applied anyway: a 5xx or a reset connection may come after
+// ECS started the deployment. It reads the service (retrying transient
+// errors, which is safe) and returns it when its PRIMARY deployment is new
+// since before (not among before's deployments) and deploys taskDef: that
+// deployment is the update's and Deploy follows it. Otherwise it returns
+// an error naming what the service still runs. Client errors (4xx) are
+// definite answers and returned as they are.
+func updateApplied(ctx context.Context, api ServiceDescriber, clock Clock, cfg *Config, before *types.Service, taskDef string, err error) (*types.Service, error) {
+	var ae smithy.APIError
+	if ctx.Err() != nil || isThrottle(err) || (errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient) {
+		return nil, err
+	}
+	svc, derr := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+	})
+	if derr != nil {
+		return nil, fmt.Errorf("%w; whether it was applied is unknown (%w), so it was not retried: check the service before deploying again", err, derr)
+	}
+	if p := primaryDeployment(svc); p != nil && aws.ToString(p.TaskDefinition) == taskDef && findDeployment(before, aws.ToString(p.Id)) == nil {
+		return svc, nil
+	}
+	running := "no PRIMARY deployment"
+	if p := primaryDeployment(svc); p != nil {
+		running = fmt.Sprintf("PRIMARY deployment %s of %s", aws.ToString(p.Id), shortTaskDefinition(aws.ToString(p.TaskDefinition)))
+	}
+	return nil, fmt.Errorf("%w: %w; the service shows %s and no new deployment of %s, so it was not retried (a second UpdateService could start a second deployment)", ErrUpdateNotApplied, err, running, shortTaskDefinition(taskDef))
 }
 
 // applyServiceDefinition copies into u every field of the rendered service

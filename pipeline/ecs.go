@@ -143,6 +143,20 @@ func isThrottle(err error) bool {
 	return ok
 }
 
+// expiredCredentials reports whether err says the request's credentials
+// (a session token) have expired.
+func expiredCredentials(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ExpiredTokenException", "ExpiredToken":
+		return true
+	}
+	return false
+}
+
 // throttleRetryer lets the SDK retry a call only when it was throttled,
 // which guarantees it was not applied. A 5xx or a reset connection may have
 // applied an UpdateService, and repeating it blindly could start a second
@@ -157,5 +171,26 @@ func (r throttleRetryer) IsErrorRetryable(err error) bool {
 func retryOnlyThrottling(o *ecs.Options) {
 	if o.Retryer != nil {
 		o.Retryer = throttleRetryer{o.Retryer}
+	}
+}
+
+// maxCallAttempts bounds how often Deploy makes one call: with
+// errorBackoff's pauses, eight attempts span about two minutes.
+const maxCallAttempts = 8
+
+// retrying calls f until it succeeds, fails with an error retry rejects or
+// has been tried maxCallAttempts times, pausing errorBackoff on clock in
+// between. The SDK's own retries (three attempts, backoff of a second or
+// two) give up within a throttling burst that parallel deploys easily
+// cause; this outlasts it.
+func retrying[T any](ctx context.Context, clock Clock, retry func(error) bool, f func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := f()
+		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) {
+			return v, err
+		}
+		if clock.Sleep(ctx, errorBackoff(n)) != nil {
+			return v, err
+		}
 	}
 }

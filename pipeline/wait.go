@@ -113,6 +113,11 @@ var (
 	ErrTimeout           = errors.New("deployment timed out")
 )
 
+// ErrCredentialsExpired is returned (wrapped) when a wait ends because the
+// AWS credentials expired (ExpiredTokenException) before the deployment
+// did.
+var ErrCredentialsExpired = errors.New("AWS credentials expired")
+
 // DeploymentError is a deployment that did not succeed.
 type DeploymentError struct {
 	// Outcome is how it ended; never OutcomeSucceeded.
@@ -325,7 +330,7 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 		var sleep time.Duration
 		switch {
 		case err != nil && !transient(ctx, err):
-			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
+			return nil, w.aborted(svc, err)
 		case err != nil:
 			failures++
 			sleep = errorBackoff(failures)
@@ -360,6 +365,27 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 }
 
 func (w *waiter) id() string { return aws.ToString(w.dep.Id) }
+
+// aborted builds the error for a wait that a call failed for good, with
+// the deployment as last seen (s, nil before the first poll): the
+// deployment goes on in ECS, and the user needs to know where it was.
+func (w *waiter) aborted(s *types.Service, err error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "waiting for deployment %s (%s)", w.id(), shortTaskDefinition(aws.ToString(w.dep.TaskDefinition)))
+	if expiredCredentials(err) {
+		err = fmt.Errorf("%w after %s (use credentials that are refreshed, such as a role, or that outlast the timeout): %w", ErrCredentialsExpired, w.clock.Now().Sub(w.start).Round(time.Second), err)
+	}
+	if s != nil {
+		b.WriteString("; last seen")
+		if d := findDeployment(s, w.id()); d != nil {
+			fmt.Fprintf(&b, " %s %s with %d of %d tasks running, %d pending, %d failed", aws.ToString(d.Status), d.RolloutState, d.RunningCount, d.DesiredCount, d.PendingCount, d.FailedTasks)
+		} else {
+			b.WriteString(" no longer listed")
+		}
+		fmt.Fprintf(&b, ", service running %s; the deployment goes on in ECS", shortTaskDefinition(aws.ToString(s.TaskDefinition)))
+	}
+	return fmt.Errorf("%s: %w", b.String(), err)
+}
 
 // check decides whether the deployment has ended.
 func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool, error) {
@@ -562,12 +588,15 @@ func (w *waiter) findServiceDeployment(ctx context.Context) string {
 }
 
 // describeServiceDeployment reads the service deployment, nil when unknown
-// or unreadable.
+// or unreadable. Transient errors are retried: the status is the
+// authoritative outcome, and one throttled call should not lose it.
 func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDeployment {
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	out, err := retrying(ctx, w.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
 		return nil
 	}
@@ -577,17 +606,30 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 }
 
 // stoppedTasks returns the de-duplicated reasons the deployment's tasks
-// stopped for, retrying transient errors a few times; nil if unreadable.
+// stopped for, retrying each call's transient errors; nil if unreadable.
 func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
-	for attempt := 1; ; attempt++ {
-		st, err := listStoppedTasks(ctx, w.api, w.cluster, w.id())
-		if err == nil || !transient(ctx, err) || attempt == 3 {
-			return st
-		}
-		if w.clock.Sleep(ctx, errorBackoff(attempt)) != nil {
-			return nil
-		}
-	}
+	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock}, w.cluster, w.id())
+	return st
+}
+
+// patientTaskReader retries each call's transient errors: the reasons are
+// what a failed deploy's message is for, and one call in a throttled
+// stretch should not lose them.
+type patientTaskReader struct {
+	api   TaskReader
+	clock Clock
+}
+
+func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
+		return p.api.ListTasks(ctx, in, optFns...)
+	})
+}
+
+func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
+		return p.api.DescribeTasks(ctx, in, optFns...)
+	})
 }
 
 // listStoppedTasks reads up to 100 stopped tasks a deployment started.

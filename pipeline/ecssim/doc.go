@@ -28,6 +28,8 @@
 //   - Tags (TagResource, UntagResource, ListTagsForResource).
 //   - Faults (throttling, 5xx, connection resets, latency), injected before
 //     a call touches any state, and a request log of every call.
+//   - Expired credentials, when WithCredentialCheck says a call's access
+//     key has expired: ExpiredTokenException.
 //   - Pass-through: requests that are not ECS calls (ECR, STS, S3, ...) are
 //     proxied unchanged to an upstream such as moto.
 //
@@ -54,9 +56,10 @@
 //	GET    /_sim/clock          {"now": simulated time}
 //	POST   /_sim/clock/advance  {"duration":"5m"} moves simulated time forward
 //
-// What it does not simulate: request signing checks, IAM, container
-// instances and placement, capacity providers, load balancers beyond the
-// target group named in health check failures, blue/green and external
+// What it does not simulate: request signatures (only the access key is
+// read, for WithCredentialCheck), IAM, container instances and placement,
+// capacity providers, load balancers beyond the target group named in
+// health check failures, blue/green and external
 // deployment controllers, task sets, standalone tasks (RunTask, StopTask),
 // CloudWatch alarms, Service Connect, daemon services, service revisions
 // (DescribeServiceRevisions), the ABORT stop type, and API rate limits other

@@ -27,6 +27,7 @@ type Simulator struct {
 	fallback  Behavior
 	behaviors map[string]Behavior
 	initial   []string // clusters to create
+	expired   func(accessKeyID string) bool
 
 	mu           sync.Mutex // guards the ECS state below and behaviors
 	now          time.Time  // simulated time of the state
@@ -79,6 +80,16 @@ func WithDefaultBehavior(b Behavior) Option { return func(s *Simulator) { s.fall
 // cluster, as in a new account.
 func WithCluster(name string) Option {
 	return func(s *Simulator) { s.initial = append(s.initial, name) }
+}
+
+// WithCredentialCheck makes the simulator check the access key a call is
+// signed with (the Credential= of its SigV4 Authorization header):
+// calls for which expired returns true are answered ExpiredTokenException
+// (400), before any fault or state, as ECS answers a request signed with
+// an expired session. Signatures themselves are not verified. Default: no
+// check. expired may be called from several goroutines.
+func WithCredentialCheck(expired func(accessKeyID string) bool) Option {
+	return func(s *Simulator) { s.expired = expired }
 }
 
 // New returns a simulator configured by opts.
@@ -155,6 +166,14 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, op string) 
 	if json.Valid(body) {
 		rec.Params = body
 	}
+	if s.expired != nil && s.expired(accessKeyID(r)) {
+		e := newAPIError(http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired")
+		rec.Status, rec.ErrorCode = e.status, e.code
+		s.record(rec)
+		w.Header().Set("X-Amzn-RequestId", newUUID())
+		writeError(w, e)
+		return
+	}
 	delay, fault := s.pickFaults(op)
 	if delay > 0 {
 		select {
@@ -188,6 +207,17 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, op string) 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
+}
+
+// accessKeyID returns the access key of a SigV4-signed request, empty if
+// it is not signed.
+func accessKeyID(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
 }
 
 // call runs operation op on the state, after bringing the simulated
