@@ -322,3 +322,51 @@ func (s *ecsStandIns) deployTime(t testing.TB, from int, revision string) time.D
 	t.Fatalf("%s did not complete", revision)
 	return 0
 }
+
+// TestShipUnderFaults ships while the simulated ECS throttles a third of
+// the describe calls, answers 500 to some and resets connections and
+// delays others: ship still succeeds, with one UpdateService. Then a
+// deployment that never finishes ends the call at --timeout with an error
+// that says so and names the revision the service runs.
+func TestShipUnderFaults(t *testing.T) {
+	t.Parallel()
+	s := startECSStandIns(t)
+	app := initApp(t)
+	for _, f := range []ecssim.Fault{
+		{Kind: ecssim.FaultThrottle, Operation: "DescribeServices", Rate: 0.3},
+		{Kind: ecssim.FaultServerError, Operation: "DescribeServices", Count: 2},
+		{Kind: ecssim.FaultReset, Operation: "ListServiceDeployments", Count: 1},
+		{Kind: ecssim.FaultLatency, Operation: "DescribeServices", Rate: 0.2, Latency: 2 * time.Second},
+		{Kind: ecssim.FaultThrottle, Operation: "RegisterTaskDefinition", Count: 1},
+	} {
+		if err := s.sim.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ship := append(s.args(app), "ship", "--repository", s.reg.Host+"/hello", "outcome")
+	r := daggerCall(t, ship...)
+	if r.err != nil || r.out() != "SUCCEEDED" {
+		t.Fatalf("ship under faults: %v %q\n%s", r.err, r.out(), tail(r.all(), 30))
+	}
+	s.waitFor(t, "hello:2")
+	if n := s.updates(); n != 1 {
+		t.Errorf("ship under faults made %d UpdateService calls, want 1", n)
+	}
+	s.sim.ClearFaults()
+
+	// Tasks that never become healthy, with the circuit breaker slower than
+	// the timeout: the call ends at the timeout and says so.
+	s.sim.SetBehavior("hello:3", ecssim.Behavior{StartDelay: time.Hour})
+	r = daggerCall(t, append(ship[:len(ship)-1], "--timeout", "20s", "outcome")...)
+	if r.err == nil {
+		t.Fatalf("a deployment that never finishes was reported as %q", r.out())
+	}
+	for _, want := range []string{"did not finish in time", "0 of 2 tasks running, 2 pending", "service runs hello:3"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the timeout error does not say %q:\n%s", want, tail(r.stderr, 15))
+		}
+	}
+	if n := s.updates(); n != 2 {
+		t.Errorf("after two ships the simulator saw %d UpdateService calls, want 2", n)
+	}
+}

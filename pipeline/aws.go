@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -29,6 +31,9 @@ type AWSOptions struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// RequestTimeout bounds one HTTP attempt of a call; a stalled attempt
+	// fails and is retried like any transient error. Zero means 60s.
+	RequestTimeout time.Duration
 	// EndpointURL, when set, sends every service's requests to this URL
 	// (S3 with path-style addressing), e.g. a local emulator such as moto.
 	EndpointURL string
@@ -91,9 +96,22 @@ type AWS struct {
 	ELBv2 ELBv2API
 }
 
+// defaultRequestTimeout bounds one HTTP attempt of any AWS call, including
+// reading a tfstate file from S3.
+const defaultRequestTimeout = 60 * time.Second
+
 // NewAWS loads one aws.Config from opts and builds every client from it.
 func NewAWS(ctx context.Context, opts AWSOptions) (*AWS, error) {
-	var loadOpts []func(*config.LoadOptions) error
+	// A connection that stalls without closing (a proxy or tunnel that
+	// swallows a reset) would otherwise hang a call, and a wait, forever;
+	// AWS API calls answer in well under a second.
+	timeout := opts.RequestTimeout
+	if timeout == 0 {
+		timeout = defaultRequestTimeout
+	}
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout)),
+	}
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}

@@ -1,0 +1,34 @@
+package pipeline_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+)
+
+// TestNewAWSRequestTimeout: an attempt that stalls ends at RequestTimeout
+// instead of hanging the call.
+func TestNewAWSRequestTimeout(t *testing.T) {
+	srv := ecssim.NewServer(t, ecssim.WithCluster("prod"))
+	if err := srv.InjectFault(ecssim.Fault{Kind: ecssim.FaultLatency, Operation: "DescribeClusters", Latency: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	clients, err := pipeline.NewAWS(context.Background(), pipeline.AWSOptions{
+		Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test", EndpointURL: srv.URL,
+		RequestTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = clients.ECS.DescribeClusters(context.Background(), &ecs.DescribeClustersInput{Clusters: []string{"prod"}},
+		func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+	if err == nil || !strings.Contains(err.Error(), "Client.Timeout exceeded") {
+		t.Fatalf("DescribeClusters on a stalled connection: %v, want a client timeout", err)
+	}
+}
