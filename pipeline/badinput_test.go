@@ -61,6 +61,16 @@ func badInputCases(t *testing.T) []badInputCase {
 			want:  "./ecspresso.yml:4: parsing YAML: mapping values are not allowed in this context",
 		},
 		{
+			name:  "config that is a list",
+			files: map[string]string{"ecspresso.yml": "- region: us-east-1\n- service: web\n"},
+			want:  "./ecspresso.yml: want an object of keys, not array",
+		},
+		{
+			name:  "config that is a number",
+			files: map[string]string{"ecspresso.yml": "0\n"},
+			want:  "./ecspresso.yml: want an object of keys, not number",
+		},
+		{
 			name:  "malformed JSON task definition",
 			files: map[string]string{"ecs-task-def.json": taskDef(`{"name": "app" "image": "registry.example.com/web:v2"}`)},
 			want:  "./ecs-task-def.json:8:20-27: evaluating Jsonnet: Expected a comma before next field",

@@ -290,6 +290,9 @@ func jsonError(path string, body []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Errorf("%s:%d: %w", path, lineOf(body, syn.Offset), err)
+	case errors.As(err, &typ) && typ.Field == "":
+		// The whole file: a list or a scalar where an object belongs.
+		return fmt.Errorf("%s: want an object of keys, not %s", path, typ.Value)
 	case errors.As(err, &typ):
 		// The line would point into re-encoded JSON; the field path is exact.
 		return fmt.Errorf("%s: field %s: cannot use %s as %s", path, fieldPath(typ.Field), typ.Value, typ.Type)
