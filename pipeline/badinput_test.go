@@ -265,3 +265,18 @@ func deployProject(e *deployEnv, dir string, env map[string]string, opts pipelin
 	_, err = pipeline.Deploy(e.ctx, e.ecs, cfg, opts)
 	return err
 }
+
+// TestLoadConfigNames checks that the name checks of the corpus let through
+// what ECS takes: a cluster ARN, names with '-' and '_' and no region at all.
+func TestLoadConfigNames(t *testing.T) {
+	const arn = "arn:aws:ecs:ap-northeast-1:123456789012:cluster/prod_cluster-1"
+	dir := t.TempDir()
+	write(t, dir, "ecspresso.yml", "cluster: "+arn+"\nservice: web_app-2\n")
+	cfg, err := pipeline.LoadConfig(t.Context(), pipeline.LoadConfigOptions{Dir: dir, LookupEnv: mapEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster != arn || cfg.Service != "web_app-2" || cfg.Region != "" {
+		t.Errorf("cluster %q, service %q, region %q", cfg.Cluster, cfg.Service, cfg.Region)
+	}
+}
