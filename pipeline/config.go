@@ -143,12 +143,20 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 		Ignore:          raw.Ignore,
 		r:               r,
 	}
+	regionFrom := "region"
 	if c.Region == "" {
 		c.Region, _ = env("AWS_REGION")
+		regionFrom = "region (from AWS_REGION)"
+	}
+	if c.Region != "" && !awsRegion.MatchString(c.Region) {
+		return nil, fmt.Errorf("%s: %s: %q is not an AWS region such as ap-northeast-1", path, regionFrom, c.Region)
 	}
 	r.region = c.Region
 	if c.Cluster == "" {
 		c.Cluster = defaultCluster
+	}
+	if err := checkNames(c.Cluster, c.Service); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if raw.Timeout != "" {
 		if c.Timeout, err = time.ParseDuration(raw.Timeout); err != nil {
@@ -234,6 +242,22 @@ func loadEnv(files []string, lookup func(string) (string, bool)) (func(string) (
 	}, nil
 }
 
+// checkNames rejects cluster and service names ECS would refuse, before any
+// call is made with them. A cluster may also be given by its ARN.
+func checkNames(cluster, service string) error {
+	name := cluster
+	if strings.HasPrefix(cluster, "arn:") {
+		_, name, _ = strings.Cut(cluster, ":cluster/")
+	}
+	if !ecsName.MatchString(name) {
+		return fmt.Errorf("cluster: %q is not a cluster name or ARN: want up to 255 letters, digits, '-' and '_'", cluster)
+	}
+	if service != "" && !ecsName.MatchString(service) {
+		return fmt.Errorf("service: %q is not a service name: want up to 255 letters, digits, '-' and '_'", service)
+	}
+	return nil
+}
+
 func checkRequiredVersion(constraint string) error {
 	if constraint == "" {
 		return nil
@@ -266,6 +290,9 @@ func jsonError(path string, body []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Errorf("%s:%d: %w", path, lineOf(body, syn.Offset), err)
+	case errors.As(err, &typ) && typ.Field == "":
+		// The whole file: a list or a scalar where an object belongs.
+		return fmt.Errorf("%s: want an object of keys, not %s", path, typ.Value)
 	case errors.As(err, &typ):
 		// The line would point into re-encoded JSON; the field path is exact.
 		return fmt.Errorf("%s: field %s: cannot use %s as %s", path, fieldPath(typ.Field), typ.Value, typ.Type)

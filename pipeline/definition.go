@@ -210,8 +210,8 @@ type NormalizeOptions struct {
 // name, environment and secrets by name, port mappings and mount points
 // sorted, hostPort filled from containerPort under awsvpc, protocol "tcp"
 // and essential true filled in as the API does, "0.25 vCPU" and "0.5 GB"
-// style sizes turned into the API's units, false booleans, nulls and empty
-// lists dropped.
+// style sizes turned into the API's units, false booleans (but essential),
+// nulls and empty lists dropped.
 func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error) {
 	var in ecs.RegisterTaskDefinitionInput
 	if err := decodeDefinition(path, StripFields(def, TaskDefinitionReadOnlyFields), &in); err != nil {
@@ -250,7 +250,15 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 	sortBy(m, "containerDefinitions", "name")
 	sortBy(m, "volumes", "name")
 	dropTags(m, opts.IgnoreTags)
-	return pruneObject(m), nil
+	out := pruneObject(m)
+	// Pruning drops essential false, and a missing essential reads as true:
+	// keep the false so that a normalised definition normalises to itself.
+	for _, c := range objects(out["containerDefinitions"]) {
+		if _, ok := c["essential"]; !ok {
+			c["essential"] = false
+		}
+	}
+	return out, nil
 }
 
 // NormalizeServiceDefinition returns the comparable form of a service

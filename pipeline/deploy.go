@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // DeployOptions configures Deploy. The zero value registers the rendered
@@ -103,6 +104,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
 		res.Images = images(td.ContainerDefinitions)
+		if err := checkImages(d.Path, res.Images); err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
 		if opts.RequireDigest {
 			if err := requireDigest(d.Path, res.Images); err != nil {
 				return nil, fmt.Errorf("deploying: %w", err)
@@ -366,6 +370,17 @@ func requireDigest(path string, images map[string]string) error {
 	for _, name := range names {
 		if _, digest, ok := strings.Cut(images[name], "@"); !ok || !strings.HasPrefix(digest, "sha256:") {
 			return fmt.Errorf("%s: container %q: image %q is not pinned by digest (want repository@sha256:... as publish prints it)", path, name, images[name])
+		}
+	}
+	return nil
+}
+
+// checkImages reports the first container whose image is not a valid
+// reference, which ECS would register and then fail to pull.
+func checkImages(path string, images map[string]string) error {
+	for _, n := range slices.Sorted(maps.Keys(images)) {
+		if _, err := name.ParseReference(images[n]); err != nil {
+			return fmt.Errorf("%s: container %q: image %q is not a valid image reference: %w", path, n, images[n], err)
 		}
 	}
 	return nil
