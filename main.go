@@ -1,10 +1,14 @@
-// Ship containers to Amazon ECS: build an application's Dockerfile, run its
-// tests, publish the image to ECR and return its digest-pinned reference,
-// the same way on a laptop and in CI.
+// Ship containers to Amazon ECS the same way on a laptop and in CI: build
+// an application's Dockerfile, run its tests, publish the image to ECR,
+// render the ecspresso task and service definitions with the image pinned
+// by digest, deploy, and follow the deployment to its true end.
 //
-// Every function runs in containers on the Dagger engine, so a step whose
-// inputs did not change is not run again. Functions with side effects
-// (publishing) are never cached.
+// ship does it all in one call; build, test, publish and service (render,
+// diff, verify, deploy, rollback, status) are its steps; init hands out a
+// starter kit. Build and test steps whose inputs did not change are not
+// run again; whatever reads or changes AWS is never cached (ship and deploy
+// only within one session, so a caller reading several fields deploys
+// once).
 package main
 
 import "github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
@@ -28,6 +32,8 @@ type EcsPipeline struct {
 	EndpointURL string
 }
 
+// New configures the pipeline for an application: its source, the AWS
+// region and credentials, and optionally where AWS is.
 func New(
 	// The application's source directory, holding its Dockerfile. Pass
 	// `--source .` from the application's repository.
