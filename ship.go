@@ -94,7 +94,11 @@ func (m *EcsPipeline) Ship(
 		}
 		return m.Service(config, image, containerImage, env, envfile, extStr, extCode)
 	}
-	if _, err := service(repo.String()+"@sha256:"+strings.Repeat("0", 64)).Deploy(ctx, desiredCount, false, false, true, false, timeout, true); err != nil {
+	// Deploy's switches, by name.
+	const force, skipTaskDefinition, requireDigest = false, false, true
+	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
+	const dryRun = true
+	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest); err != nil {
 		return nil, err
 	}
 
@@ -112,5 +116,5 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	fmt.Fprint(os.Stderr, diff)
-	return svc.Deploy(ctx, desiredCount, false, false, false, noWait, timeout, true)
+	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest)
 }
