@@ -1,0 +1,213 @@
+package pipeline
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// PushOptions configure PushLayout.
+type PushOptions struct {
+	// Through, when set, is a base URL (http://host:port) that every registry
+	// request goes to instead of the reference's own host: a stand-in
+	// registry serving an ECR host name it does not own.
+	Through string
+	// Canonical rewrites every timestamp in the image to the Unix epoch and
+	// drops host-dependent config fields (go-containerregistry's
+	// mutate.Canonical), so the same files give the same digest wherever and
+	// whenever they were built.
+	Canonical bool
+}
+
+// PushLayout pushes the image in an OCI image layout tarball (as Dagger's
+// Container.asTarball writes it: one image, or an index of platform
+// variants) to ref, authenticated with creds, and returns
+// ref@sha256:digest.
+func PushLayout(ctx context.Context, tarball string, ref string, creds RegistryCredentials, opts PushOptions) (string, error) {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	dir, err := os.MkdirTemp("", "oci-layout-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := untar(tarball, dir); err != nil {
+		return "", fmt.Errorf("reading image tarball: %w", err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return "", fmt.Errorf("reading image tarball: %w", err)
+	}
+	top, err := p.ImageIndex()
+	if err != nil {
+		return "", fmt.Errorf("reading image tarball: %w", err)
+	}
+	im, err := top.IndexManifest()
+	if err != nil {
+		return "", fmt.Errorf("reading image tarball: %w", err)
+	}
+	if len(im.Manifests) != 1 {
+		return "", fmt.Errorf("reading image tarball: index.json lists %d manifests, want 1", len(im.Manifests))
+	}
+	desc := im.Manifests[0]
+
+	remoteOpts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuth(&authn.Basic{Username: creds.Username, Password: creds.Password}),
+	}
+	if opts.Through != "" {
+		u, err := url.Parse(opts.Through)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return "", fmt.Errorf("pushing %s: registry URL %q is not http(s)://host:port", ref, opts.Through)
+		}
+		remoteOpts = append(remoteOpts, remote.WithTransport(&redirectHost{to: u, next: http.DefaultTransport}))
+	}
+
+	var digest v1.Hash
+	if desc.MediaType.IsIndex() {
+		idx, err := top.ImageIndex(desc.Digest)
+		if err != nil {
+			return "", fmt.Errorf("reading image tarball: %w", err)
+		}
+		if opts.Canonical {
+			if idx, err = canonicalIndex(idx); err != nil {
+				return "", err
+			}
+		}
+		if err := remote.WriteIndex(tag, idx, remoteOpts...); err != nil {
+			return "", PushError(ref, err)
+		}
+		digest, err = idx.Digest()
+		if err != nil {
+			return "", err
+		}
+	} else {
+		img, err := top.Image(desc.Digest)
+		if err != nil {
+			return "", fmt.Errorf("reading image tarball: %w", err)
+		}
+		if opts.Canonical {
+			if img, err = mutate.Canonical(img); err != nil {
+				return "", fmt.Errorf("normalising the image: %w", err)
+			}
+		}
+		if err := remote.Write(tag, img, remoteOpts...); err != nil {
+			return "", PushError(ref, err)
+		}
+		if digest, err = img.Digest(); err != nil {
+			return "", err
+		}
+	}
+	return tag.String() + "@" + digest.String(), nil
+}
+
+// canonicalIndex rebuilds an index with every image made canonical,
+// keeping each image's platform.
+func canonicalIndex(idx v1.ImageIndex) (v1.ImageIndex, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	out := v1.ImageIndex(mutate.IndexMediaType(empty.Index, im.MediaType))
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading image tarball: %w", err)
+		}
+		if img, err = mutate.Canonical(img); err != nil {
+			return nil, fmt.Errorf("normalising the image: %w", err)
+		}
+		out = mutate.AppendManifests(out, mutate.IndexAddendum{
+			Add:        img,
+			Descriptor: v1.Descriptor{Platform: d.Platform, Annotations: d.Annotations},
+		})
+	}
+	return out, nil
+}
+
+// redirectHost sends every request to another scheme and host.
+type redirectHost struct {
+	to   *url.URL
+	next http.RoundTripper
+}
+
+// RoundTrip sends r to the other host, and makes the response look as if it
+// came from r's own host: the client resolves upload locations against it
+// and sends credentials only there.
+func (t *redirectHost) RoundTrip(r *http.Request) (*http.Response, error) {
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host = t.to.Scheme, t.to.Host
+	out.Host = t.to.Host
+	resp, err := t.next.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	resp.Request = r
+	if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && loc.Host == t.to.Host {
+		loc.Scheme, loc.Host = r.URL.Scheme, r.URL.Host
+		resp.Header.Set("Location", loc.String())
+	}
+	return resp, nil
+}
+
+// untar extracts the regular files and directories of a tarball into dir,
+// refusing paths that leave it.
+func untar(tarball, dir string) error {
+	f, err := os.Open(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if target != dir && !strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			return fmt.Errorf("%s: path leaves the layout", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			out, err := os.Create(target)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(out, tr)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
