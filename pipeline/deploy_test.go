@@ -55,32 +55,11 @@ func newDeployEnv(t testing.TB, env map[string]string, opts ...ecssim.Option) *d
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
 	e := &deployEnv{t: t, ctx: context.Background(), srv: srv, clock: clock, ecs: client}
 
-	first := loadDeployConfig(t, env, nil)
-	d, err := first.RenderTaskDefinition(e.ctx, pipeline.RenderOptions{})
+	created, err := pipeline.Create(e.ctx, client, loadDeployConfig(t, env, nil), pipeline.CreateOptions{DesiredCount: aws.Int32(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	td, err := pipeline.TaskDefinitionInput(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := client.RegisterTaskDefinition(e.ctx, td)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.v1 = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
-	sd, err := first.RenderServiceDefinition(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	create, err := pipeline.ServiceDefinitionInput(sd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	create.Cluster, create.ServiceName, create.TaskDefinition, create.DesiredCount = aws.String("prod"), aws.String("web"), aws.String(e.v1), aws.Int32(2)
-	if _, err := client.CreateService(e.ctx, create); err != nil {
-		t.Fatal(err)
-	}
+	e.v1 = created.TaskDefinitionArn
 	for i := 0; ; i++ {
 		s := e.service()
 		if len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted {
@@ -465,4 +444,26 @@ func TestWaitPollBudget(t *testing.T) {
 		t.Errorf("completion noticed %v late", late)
 	}
 	t.Logf("%d polls in %v; completion noticed %v after it happened", res.Wait.Polls, took.Round(time.Second), late)
+}
+
+// TestCreate makes a service from the definitions, as ecspresso create
+// does, and refuses a config without a service definition before calling
+// anything.
+func TestCreate(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	s := e.service()
+	if aws.ToString(s.TaskDefinition) != e.v1 || !strings.HasSuffix(e.v1, ":task-definition/web:1") || s.DesiredCount != 2 || s.RunningCount != 2 {
+		t.Fatalf("created service runs %s, desired %d, running %d; want web:1 and 2 tasks", aws.ToString(s.TaskDefinition), s.DesiredCount, s.RunningCount)
+	}
+	if s.DeploymentConfiguration == nil || s.DeploymentConfiguration.DeploymentCircuitBreaker == nil || !s.DeploymentConfiguration.DeploymentCircuitBreaker.Rollback {
+		t.Fatalf("the service definition's circuit breaker was not applied: %+v", s.DeploymentConfiguration)
+	}
+	cfg := loadDeployConfig(t, nil, nil)
+	cfg.ServiceDefinition = ""
+	if _, err := pipeline.Create(e.ctx, e.ecs, cfg, pipeline.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "sets no service_definition") {
+		t.Fatalf("Create without a service definition: %v", err)
+	}
+	if m := e.mutating(); len(m) != 0 {
+		t.Fatalf("a refused create called %v", m)
+	}
 }

@@ -1,5 +1,7 @@
 // Command ecssim serves the ECS simulator (package pipeline/ecssim) over
-// HTTP for tests that drive it from another process. It prints its URL as
+// HTTP for tests that drive it from another process, and, with -standin,
+// ECR's token, STS and a registry too, for a rehearsal (package
+// pipeline/standin). It prints its URL as
 // the first line of standard output, then serves until SIGINT or SIGTERM,
 // or, with -idle-exit, until no request has arrived for that long.
 package main
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/standin"
 )
 
 func main() {
@@ -37,6 +40,7 @@ func run() error {
 	idle := flag.Duration("idle-exit", 0, "exit after this long without requests (0: never)")
 	region := flag.String("region", "us-east-1", "region in ARNs")
 	account := flag.String("account", "123456789012", "account id in ARNs")
+	standIn := flag.Bool("standin", false, "also serve ECR GetAuthorizationToken, STS GetCallerIdentity and an OCI registry at /v2/ (a rehearsal needing no other server)")
 	flag.Parse()
 
 	opts := []ecssim.Option{ecssim.WithTimeScale(*scale), ecssim.WithRegion(*region), ecssim.WithAccountID(*account)}
@@ -53,7 +57,11 @@ func run() error {
 	}
 	act := &activity{}
 	act.touch()
-	srv := &http.Server{Handler: act.wrap(ecssim.New(opts...)), ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = ecssim.New(opts...)
+	if *standIn {
+		h = standin.New(h, *account, *region)
+	}
+	srv := &http.Server{Handler: act.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("http://%s\n", l.Addr())
 	os.Stdout.Sync()
 

@@ -104,7 +104,7 @@ func (s *Server) serveECR(w http.ResponseWriter, r *http.Request, op string) {
 	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + s.password))
 	out := map[string]any{"authorizationData": []map[string]any{{
 		"authorizationToken": token,
-		"expiresAt":          float64(s.now().Add(12*time.Hour).Unix()),
+		"expiresAt":          float64(s.now().Add(12 * time.Hour).Unix()),
 		"proxyEndpoint":      "https://" + s.RegistryHost(),
 	}}}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
