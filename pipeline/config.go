@@ -96,6 +96,10 @@ type LoadConfigOptions struct {
 	// AWSOptions configure the clients built when AWS is nil; an empty
 	// Region means the config's region.
 	AWSOptions AWSOptions
+	// TFStateFile, when set, is read by every tfstate plugin instead of
+	// the url or path its config names: a local copy of the state, for a
+	// rehearsal away from the real backend.
+	TFStateFile string
 }
 
 // rawConfig is the file format; unknown keys are rejected.
@@ -124,6 +128,7 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 	}
 	r := newRenderer(env, opts.ExtStr, opts.ExtCode, opts.AWS)
 	r.awsOpts = opts.AWSOptions
+	r.tfstateFile = opts.TFStateFile
 	body, err := r.renderFile(ctx, path)
 	if err != nil {
 		return nil, err

@@ -152,3 +152,36 @@ func write(t testing.TB, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTFStateFileReplacesTheBackend: with TFStateFile, a config whose
+// tfstate lives in S3 reads a local copy and never calls S3 (here an
+// endpoint that refuses every connection).
+func TestTFStateFileReplacesTheBackend(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write(t, dir, "ecspresso.yml", "region: us-east-1\nservice: app\ntask_definition: td.jsonnet\nplugins:\n  - name: tfstate\n    config:\n      url: s3://tfstate/app/terraform.tfstate\n")
+	write(t, dir, "td.jsonnet", "{family: 'app', taskRoleArn: std.native('tfstate')('aws_iam_role.task.arn'), containerDefinitions: [{name: 'app', image: 'busybox'}]}")
+	state, err := os.ReadFile("testdata/tfstate/terraform.tfstate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "local.tfstate", string(state))
+	opts := pipeline.LoadConfigOptions{Dir: dir, TFStateFile: filepath.Join(dir, "local.tfstate"),
+		AWSOptions: pipeline.AWSOptions{EndpointURL: "http://127.0.0.1:1", AccessKeyID: "x", SecretAccessKey: "x"}}
+	cfg, err := pipeline.LoadConfig(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.Body["taskRoleArn"].(string); !strings.HasPrefix(got, "arn:aws:iam::") {
+		t.Fatalf("taskRoleArn = %q, want the role from the local state", got)
+	}
+	// Without it, the same config goes to S3, and fails there.
+	opts.TFStateFile = ""
+	if _, err := pipeline.LoadConfig(ctx, opts); err == nil || !strings.Contains(err.Error(), "s3://tfstate/app/terraform.tfstate") {
+		t.Fatalf("LoadConfig without TFStateFile: %v, want an S3 error", err)
+	}
+}

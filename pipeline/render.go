@@ -199,6 +199,8 @@ type renderer struct {
 	extStr  map[string]string
 	extCode map[string]string
 	region  string
+	// tfstateFile replaces every tfstate plugin's location when set.
+	tfstateFile string
 
 	// Functions added by plugins while the config loads.
 	pluginFuncs   template.FuncMap
@@ -505,6 +507,13 @@ func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) error {
 // apply) and parsed by tfstate-lookup; other locations are read by
 // tfstate-lookup itself.
 func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, error) {
+	if r.tfstateFile != "" {
+		st, err := tfstate.ReadFile(ctx, r.tfstateFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading tfstate %s: %w", r.tfstateFile, err)
+		}
+		return st, nil
+	}
 	loc, _ := cfg["url"].(string)
 	if loc == "" {
 		loc, _ = cfg["path"].(string)
