@@ -64,6 +64,8 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 		AwsSessionToken    *dagger.Secret
 		Endpoint           *dagger.Service
 		EndpointURL        string
+		TFStateFile        string
+		RegistryURL        string
 	}
 	concrete.Source = r.Source
 	concrete.Region = r.Region
@@ -72,6 +74,8 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 	concrete.AwsSessionToken = r.AwsSessionToken
 	concrete.Endpoint = r.Endpoint
 	concrete.EndpointURL = r.EndpointURL
+	concrete.TFStateFile = r.TFStateFile
+	concrete.RegistryURL = r.RegistryURL
 	return json.Marshal(&concrete)
 }
 
@@ -84,6 +88,8 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 		AwsSessionToken    *dagger.Secret
 		Endpoint           *dagger.Service
 		EndpointURL        string
+		TFStateFile        string
+		RegistryURL        string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -96,6 +102,8 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 	r.AwsSessionToken = concrete.AwsSessionToken
 	r.Endpoint = concrete.Endpoint
 	r.EndpointURL = concrete.EndpointURL
+	r.TFStateFile = concrete.TFStateFile
+	r.RegistryURL = concrete.RegistryURL
 	return nil
 }
 
@@ -447,6 +455,125 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsPipeline).Publish(&parent, ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg)
+		case "Rehearse":
+			var parent EcsPipeline
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var scenario string
+			if inputArgs["scenario"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["scenario"]), &scenario)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg scenario", err))
+				}
+			}
+			var config string
+			if inputArgs["config"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["config"]), &config)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg config", err))
+				}
+			}
+			var tfstate string
+			if inputArgs["tfstate"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tfstate"]), &tfstate)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tfstate", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var target string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var buildArg []string
+			if inputArgs["buildArg"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArg"]), &buildArg)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArg", err))
+				}
+			}
+			var testTarget string
+			if inputArgs["testTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testTarget"]), &testTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testTarget", err))
+				}
+			}
+			var testCommand string
+			if inputArgs["testCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testCommand"]), &testCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testCommand", err))
+				}
+			}
+			var testImage string
+			if inputArgs["testImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["testImage"]), &testImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg testImage", err))
+				}
+			}
+			var container string
+			if inputArgs["container"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["container"]), &container)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg container", err))
+				}
+			}
+			var env []string
+			if inputArgs["env"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["env"]), &env)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg env", err))
+				}
+			}
+			var envfile []string
+			if inputArgs["envfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["envfile"]), &envfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
+				}
+			}
+			var extStr []string
+			if inputArgs["extStr"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extStr", err))
+				}
+			}
+			var extCode []string
+			if inputArgs["extCode"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["extCode"]), &extCode)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extCode", err))
+				}
+			}
+			var timeScale int
+			if inputArgs["timeScale"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeScale"]), &timeScale)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeScale", err))
+				}
+			}
+			return (*EcsPipeline).Rehearse(&parent, ctx, scenario, config, tfstate, repository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, timeScale)
 		case "Service":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)

@@ -30,6 +30,10 @@ type EcsPipeline struct {
 	Endpoint *dagger.Service
 	// +private
 	EndpointURL string
+	// +private
+	TFStateFile string
+	// +private
+	RegistryURL string
 }
 
 // New configures the pipeline for an application: its source, the AWS

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
@@ -87,6 +89,9 @@ func (m *EcsPipeline) Publish(
 	if err != nil {
 		return "", err
 	}
+	if m.RegistryURL != "" {
+		return m.pushLayout(ctx, repo, tag, variants, creds, pipeline.PushOptions{Through: m.RegistryURL})
+	}
 	password := dag.SetSecret("ecr-password-"+repo.Registry, creds.Password)
 
 	var pinned string
@@ -132,4 +137,35 @@ func (m *EcsPipeline) defaultTag(ctx context.Context) (string, error) {
 		}
 	}
 	return pipeline.DefaultTag(commit, digest), nil
+}
+
+// pushLayout pushes the image from the module's own code rather than the
+// engine's: as an OCI layout tarball, with go-containerregistry. The
+// engine cannot reach a registry that runs as a Dagger service, nor push
+// plain http to one away from localhost.
+func (m *EcsPipeline) pushLayout(ctx context.Context, repo pipeline.Repository, tags []string, variants []*dagger.Container, creds pipeline.RegistryCredentials, opts pipeline.PushOptions) (string, error) {
+	tarball := variants[0].AsTarball()
+	if len(variants) > 1 {
+		tarball = dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})
+	}
+	dir, err := os.MkdirTemp("", "publish-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "image.tar")
+	if _, err := tarball.Export(ctx, path); err != nil {
+		return "", fmt.Errorf("exporting the image: %w", err)
+	}
+	var pinned string
+	for _, t := range tags {
+		ref, err := pipeline.PushLayout(ctx, path, repo.String()+":"+t, creds, opts)
+		if err != nil {
+			return "", err
+		}
+		if pinned == "" {
+			pinned = ref
+		}
+	}
+	return pinned, nil
 }

@@ -147,6 +147,12 @@ func (s *EcsService) load(ctx context.Context) (*loaded, error) {
 			return nil, fmt.Errorf("--config %q: no such file in the source", s.Config)
 		}
 	}
+	if s.Mod.TFStateFile != "" {
+		opts.TFStateFile = sourceDir + "/" + strings.TrimPrefix(s.Mod.TFStateFile, "/")
+		if _, err := os.Stat(opts.TFStateFile); err != nil {
+			return nil, fmt.Errorf("--tfstate %q: no such file in the source", s.Mod.TFStateFile)
+		}
+	}
 	for _, f := range s.Envfile {
 		opts.EnvFiles = append(opts.EnvFiles, sourceDir+"/"+strings.TrimPrefix(f, "/"))
 	}

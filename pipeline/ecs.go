@@ -70,6 +70,7 @@ type RollbackAPI interface {
 // ECSAPI is every ECS call the pipeline makes; *ecs.Client implements it.
 type ECSAPI interface {
 	RollbackAPI
+	CreateAPI
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 }
 

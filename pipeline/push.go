@@ -67,7 +67,65 @@ func PushLayout(ctx context.Context, tarball string, ref string, creds RegistryC
 		return "", fmt.Errorf("reading image tarball: index.json lists %d manifests, want 1", len(im.Manifests))
 	}
 	desc := im.Manifests[0]
+	if !desc.MediaType.IsIndex() {
+		img, err := top.Image(desc.Digest)
+		if err != nil {
+			return "", fmt.Errorf("reading image tarball: %w", err)
+		}
+		return PushImage(ctx, img, ref, creds, opts)
+	}
 
+	idx, err := top.ImageIndex(desc.Digest)
+	if err != nil {
+		return "", fmt.Errorf("reading image tarball: %w", err)
+	}
+	if opts.Canonical {
+		if idx, err = canonicalIndex(idx); err != nil {
+			return "", err
+		}
+	}
+	remoteOpts, err := pushOptions(ctx, ref, creds, opts)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.WriteIndex(tag, idx, remoteOpts...); err != nil {
+		return "", PushError(ref, err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return "", err
+	}
+	return tag.String() + "@" + digest.String(), nil
+}
+
+// PushImage pushes one image to ref, as PushLayout does, and returns
+// ref@sha256:digest.
+func PushImage(ctx context.Context, img v1.Image, ref string, creds RegistryCredentials, opts PushOptions) (string, error) {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	remoteOpts, err := pushOptions(ctx, ref, creds, opts)
+	if err != nil {
+		return "", err
+	}
+	if opts.Canonical {
+		if img, err = mutate.Canonical(img); err != nil {
+			return "", fmt.Errorf("normalising the image: %w", err)
+		}
+	}
+	if err := remote.Write(tag, img, remoteOpts...); err != nil {
+		return "", PushError(ref, err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return tag.String() + "@" + digest.String(), nil
+}
+
+// pushOptions are the go-containerregistry options for a push of ref.
+func pushOptions(ctx context.Context, ref string, creds RegistryCredentials, opts PushOptions) ([]remote.Option, error) {
 	remoteOpts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(&authn.Basic{Username: creds.Username, Password: creds.Password}),
@@ -75,47 +133,11 @@ func PushLayout(ctx context.Context, tarball string, ref string, creds RegistryC
 	if opts.Through != "" {
 		u, err := url.Parse(opts.Through)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return "", fmt.Errorf("pushing %s: registry URL %q is not http(s)://host:port", ref, opts.Through)
+			return nil, fmt.Errorf("pushing %s: registry URL %q is not http(s)://host:port", ref, opts.Through)
 		}
 		remoteOpts = append(remoteOpts, remote.WithTransport(&redirectHost{to: u, next: http.DefaultTransport}))
 	}
-
-	var digest v1.Hash
-	if desc.MediaType.IsIndex() {
-		idx, err := top.ImageIndex(desc.Digest)
-		if err != nil {
-			return "", fmt.Errorf("reading image tarball: %w", err)
-		}
-		if opts.Canonical {
-			if idx, err = canonicalIndex(idx); err != nil {
-				return "", err
-			}
-		}
-		if err := remote.WriteIndex(tag, idx, remoteOpts...); err != nil {
-			return "", PushError(ref, err)
-		}
-		digest, err = idx.Digest()
-		if err != nil {
-			return "", err
-		}
-	} else {
-		img, err := top.Image(desc.Digest)
-		if err != nil {
-			return "", fmt.Errorf("reading image tarball: %w", err)
-		}
-		if opts.Canonical {
-			if img, err = mutate.Canonical(img); err != nil {
-				return "", fmt.Errorf("normalising the image: %w", err)
-			}
-		}
-		if err := remote.Write(tag, img, remoteOpts...); err != nil {
-			return "", PushError(ref, err)
-		}
-		if digest, err = img.Digest(); err != nil {
-			return "", err
-		}
-	}
-	return tag.String() + "@" + digest.String(), nil
+	return remoteOpts, nil
 }
 
 // canonicalIndex rebuilds an index with every image made canonical,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,9 +32,12 @@ import (
 
 // startStandIn serves the rehearsal stand-in (ECS simulator, ECR token,
 // STS, registry) and returns its URL and clients for it.
-func startStandIn(t *testing.T) (string, *pipeline.AWS) {
+func startStandIn(t *testing.T, opts ...ecssim.Option) (string, *pipeline.AWS) {
 	t.Helper()
-	srv := httptest.NewServer(standin.New(ecssim.New(ecssim.WithCluster("rehearsal")), "123456789012", "us-east-1"))
+	var si *standin.Server
+	opts = append(opts, ecssim.WithCluster("rehearsal"), ecssim.WithImageCheck(func(image string) error { return si.CheckImage(image) }))
+	si = standin.New(ecssim.New(opts...), "123456789012", "us-east-1")
+	srv := httptest.NewServer(si)
 	t.Cleanup(srv.Close)
 	clients, err := pipeline.NewAWS(context.Background(), pipeline.AWSOptions{
 		Region: "us-east-1", AccessKeyID: "AKIAREHEARSAL", SecretAccessKey: "not-a-secret", EndpointURL: srv.URL,
@@ -246,4 +250,60 @@ func getManifest(t *testing.T, endpoint, ref string, creds pipeline.RegistryCred
 		t.Fatalf("reading %s back: %v", ref, err)
 	}
 	return desc
+}
+
+// TestStandInTasksPullFromItsRegistry: tasks whose image the stand-in's
+// registry lacks never start, and say so as ECS does; tasks of a pushed
+// image, or of an image elsewhere, run.
+func TestStandInTasksPullFromItsRegistry(t *testing.T) {
+	ctx := context.Background()
+	clock := ecssim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	endpoint, clients := startStandIn(t, ecssim.WithClock(clock))
+	creds, err := pipeline.ECRLogin(ctx, clients.ECR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := pipeline.PushImage(ctx, randomImage(t, time.Now()), "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1", creds, pipeline.PushOptions{Through: endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v2"
+	for name, image := range map[string]string{"pushed": pushed, "missing": missing, "elsewhere": "public.ecr.aws/docker/library/busybox:1"} {
+		td, err := clients.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family:               aws.String(name),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := clients.ECS.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("rehearsal"), ServiceName: aws.String(name),
+			TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(2 * time.Minute)
+	for name, wantRunning := range map[string]bool{"pushed": true, "missing": false, "elsewhere": true} {
+		out, err := clients.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("rehearsal"), Services: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := out.Services[0]
+		if running := svc.RunningCount == 1; running != wantRunning {
+			t.Errorf("service %s runs %d tasks, want running=%v", name, svc.RunningCount, wantRunning)
+		}
+		if wantRunning {
+			continue
+		}
+		stopped, err := clients.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("rehearsal"), ServiceName: aws.String(name), DesiredStatus: ecstypes.DesiredStatusStopped})
+		if err != nil || len(stopped.TaskArns) == 0 {
+			t.Fatalf("no stopped tasks for %s: %v", name, err)
+		}
+		tasks, err := clients.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("rehearsal"), Tasks: stopped.TaskArns[:1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reason := aws.ToString(tasks.Tasks[0].StoppedReason); !strings.Contains(reason, "CannotPullContainerError") || !strings.Contains(reason, missing) {
+			t.Errorf("stopped reason %q, want CannotPullContainerError naming %s", reason, missing)
+		}
+	}
 }

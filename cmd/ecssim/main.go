@@ -40,10 +40,14 @@ func run() error {
 	idle := flag.Duration("idle-exit", 0, "exit after this long without requests (0: never)")
 	region := flag.String("region", "us-east-1", "region in ARNs")
 	account := flag.String("account", "123456789012", "account id in ARNs")
+	cluster := flag.String("cluster", "", "create this ACTIVE cluster up front")
 	standIn := flag.Bool("standin", false, "also serve ECR GetAuthorizationToken, STS GetCallerIdentity and an OCI registry at /v2/ (a rehearsal needing no other server)")
 	flag.Parse()
 
 	opts := []ecssim.Option{ecssim.WithTimeScale(*scale), ecssim.WithRegion(*region), ecssim.WithAccountID(*account)}
+	if *cluster != "" {
+		opts = append(opts, ecssim.WithCluster(*cluster))
+	}
 	if *upstream != "" {
 		u, err := url.Parse(*upstream)
 		if err != nil || u.Scheme == "" || u.Host == "" {
@@ -57,9 +61,15 @@ func run() error {
 	}
 	act := &activity{}
 	act.touch()
-	var h http.Handler = ecssim.New(opts...)
+	var h http.Handler
 	if *standIn {
-		h = standin.New(h, *account, *region)
+		// Tasks pull their images from the stand-in's registry.
+		var si *standin.Server
+		opts = append(opts, ecssim.WithImageCheck(func(image string) error { return si.CheckImage(image) }))
+		si = standin.New(ecssim.New(opts...), *account, *region)
+		h = si
+	} else {
+		h = ecssim.New(opts...)
 	}
 	srv := &http.Server{Handler: act.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("http://%s\n", l.Addr())

@@ -152,3 +152,15 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	*d = duration(v)
 	return nil
 }
+
+// Scenarios are the task behaviours a rehearsal offers, by name.
+var Scenarios = map[string]Behavior{
+	// Tasks start, pass their health checks and replace the old ones.
+	"healthy": Healthy(),
+	// Tasks run, then fail their load balancer health checks 30s later;
+	// the circuit breaker ends the deployment.
+	"failing-health-checks": FailsHealthChecks(30 * time.Second),
+	// Tasks take 2 minutes to start (a large image, a slow boot) and a
+	// further 90s to pass their health checks; the deployment completes.
+	"slow-start": {StartDelay: 2 * time.Minute, HealthyAfter: 90 * time.Second, DrainDelay: defaultDrainDelay},
+}

@@ -28,6 +28,8 @@ type Simulator struct {
 	behaviors map[string]Behavior
 	initial   []string // clusters to create
 	expired   func(accessKeyID string) bool
+	// imageCheck says why an image cannot be pulled; nil pulls anything.
+	imageCheck func(image string) error
 
 	mu           sync.Mutex // guards the ECS state below and behaviors
 	now          time.Time  // simulated time of the state
@@ -90,6 +92,15 @@ func WithCluster(name string) Option {
 // check. expired may be called from several goroutines.
 func WithCredentialCheck(expired func(accessKeyID string) bool) Option {
 	return func(s *Simulator) { s.expired = expired }
+}
+
+// WithImageCheck makes tasks "pull" their images: a task whose image check
+// returns an error never starts, and stops with CannotPullContainerError
+// and the error's message, as ECS reports an image missing from its
+// registry. check is called with the simulator's state locked. Default:
+// every image can be pulled.
+func WithImageCheck(check func(image string) error) Option {
+	return func(s *Simulator) { s.imageCheck = check }
 }
 
 // New returns a simulator configured by opts.

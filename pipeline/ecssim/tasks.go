@@ -112,14 +112,24 @@ func (s *Simulator) launch(svc *service, d *deployment, n int) {
 	s.event(svc, "(service %s) has started %d tasks: %s.", svc.ServiceName, n, taskList(started))
 }
 
-// behaviorFor returns the scripted behaviour of a task definition.
+// behaviorFor returns the scripted behaviour of a task definition: its
+// tasks fail to start if an image cannot be pulled (WithImageCheck).
 func (s *Simulator) behaviorFor(td *taskDef) Behavior {
 	keys := []string{td.arn, fmt.Sprintf("%s:%d", td.family, td.revision), td.family}
+	var images []string
 	for _, cd := range td.doc["containerDefinitions"].([]any) {
 		if image, ok := cd.(map[string]any)["image"].(string); ok {
-			keys = append(keys, image)
+			images = append(images, image)
 		}
 	}
+	if s.imageCheck != nil {
+		for _, image := range images {
+			if err := s.imageCheck(image); err != nil {
+				return FailsToStart("CannotPullContainerError: " + err.Error())
+			}
+		}
+	}
+	keys = append(keys, images...)
 	for _, k := range keys {
 		if b, ok := s.behaviors[k]; ok {
 			return b

@@ -24,10 +24,12 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 )
 
@@ -81,6 +83,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.next.ServeHTTP(w, r)
 	}
+}
+
+// CheckImage says why ECS could not pull image: for an image in the
+// stand-in's registry host, that the registry lacks its manifest. Images
+// elsewhere are assumed to be pullable. Use it as the simulator's
+// ecssim.WithImageCheck.
+func (s *Server) CheckImage(image string) error {
+	ref, err := name.ParseReference(image, name.StrictValidation)
+	if err != nil {
+		return fmt.Errorf("invalid reference format: %s", image)
+	}
+	if ref.Context().RegistryStr() != s.RegistryHost() {
+		return nil
+	}
+	req := httptest.NewRequest(http.MethodHead, "/v2/"+ref.Context().RepositoryStr()+"/manifests/"+ref.Identifier(), nil)
+	rec := httptest.NewRecorder()
+	s.registry.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return fmt.Errorf("pull image manifest has been retried 5 time(s): failed to resolve ref %s: not found", image)
+	}
+	return nil
 }
 
 func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+)
+
+// The rehearsal's stand-in account; the sample is rehearsed as service
+// hello in cluster rehearsal.
+const (
+	rehearsalAccount = "123456789012"
+	rehearsalCluster = "rehearsal"
+	rehearsalService = "hello"
+	rehearsalRegion  = "ap-northeast-1"
+	// rehearsalPort is where the simulator listens inside its service.
+	rehearsalPort = 8080
+)
+
+// Rehearse the whole pipeline with no AWS account: ship to a simulated
+// ECS that runs as a Dagger service, built from this module's own source,
+// and also serves ECR's token, STS and the registry. The service is first
+// created as it would exist (revision 1 running), then ship runs as it
+// would against AWS: test, publish, diff, register, update, wait while
+// printing events, and report. With no Dockerfile in the source, the
+// sample application is rehearsed with the starter kit from init.
+// Simulated time runs --time-scale times faster than the wall clock.
+// +cache="never"
+func (m *EcsPipeline) Rehearse(
+	ctx context.Context,
+	// What the new tasks do: healthy; failing-health-checks (the circuit
+	// breaker rolls back, and the call fails as a real ship would);
+	// slow-start (minutes to start, then healthy).
+	// +default="healthy"
+	scenario string,
+	// The ecspresso config, relative to the source; found as ecspresso
+	// finds it when empty. Unused for the sample.
+	// +optional
+	config string,
+	// A Terraform state file in the source that every tfstate lookup reads
+	// instead of the config's url (an s3:// state needs AWS).
+	// +optional
+	tfstate string,
+	// ECR repository to push to; default:
+	// 123456789012.dkr.ecr.REGION.amazonaws.com/SERVICE.
+	// +optional
+	repository string,
+	// Dockerfile path, relative to the source directory.
+	// +default="Dockerfile"
+	dockerfile string,
+	// Build stage to publish; the last stage when empty.
+	// +optional
+	target string,
+	// Build arguments as NAME=VALUE.
+	// +optional
+	buildArg []string,
+	// Dockerfile stage that runs the tests.
+	// +default="test"
+	testTarget string,
+	// Shell command that runs the tests instead, in --test-image or in the
+	// --test-target stage.
+	// +optional
+	testCommand string,
+	// Image to run --test-command in, with the source at /src.
+	// +optional
+	testImage string,
+	// Container that runs the published image; default: the definitions
+	// read it as IMAGE.
+	// +optional
+	container string,
+	// Variables for the templates, as NAME=VALUE.
+	// +optional
+	env []string,
+	// Env files in the source, loaded before rendering.
+	// +optional
+	envfile []string,
+	// Jsonnet external variables, as NAME=VALUE.
+	// +optional
+	extStr []string,
+	// Jsonnet external code variables, as NAME=EXPRESSION.
+	// +optional
+	extCode []string,
+	// How many times faster than the wall clock simulated time runs.
+	// +default=20
+	timeScale int,
+) (*Deployment, error) {
+	behavior, ok := ecssim.Scenarios[scenario]
+	if !ok {
+		names := make([]string, 0, len(ecssim.Scenarios))
+		for n := range ecssim.Scenarios {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("--scenario %q: want one of %s", scenario, strings.Join(names, ", "))
+	}
+	if timeScale < 1 || timeScale > 600 {
+		return nil, fmt.Errorf("--time-scale %d: want 1 to 600", timeScale)
+	}
+
+	// The rehearsal's own copy of the pipeline: stand-in credentials, and
+	// every AWS call and push to the simulator.
+	r := *m
+	r.Endpoint, r.EndpointURL, r.TFStateFile = nil, "", tfstate
+	r.AwsAccessKeyID = dag.SetSecret("rehearsal-access-key-id", "AKIAREHEARSAL0000000")
+	r.AwsSecretAccessKey = dag.SetSecret("rehearsal-secret-access-key", "rehearsal-not-a-secret")
+	r.AwsSessionToken = nil
+	hasDockerfile, err := m.Source.Exists(ctx, dockerfile, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+	if err != nil {
+		return nil, fmt.Errorf("reading the source: %w", err)
+	}
+	if !hasDockerfile {
+		if dockerfile != "Dockerfile" || config != "" || tfstate != "" {
+			return nil, fmt.Errorf("--dockerfile %q: no such file in the source", dockerfile)
+		}
+		if r.Region == "" {
+			r.Region = rehearsalRegion
+		}
+		if repository == "" {
+			repository = defaultRehearsalRepository(r.Region, rehearsalService)
+		}
+		if r.Source, err = r.sample(repository); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "No %s in the source: rehearsing the sample application (testdata/app) with the starter kit.\n", dockerfile)
+	}
+
+	// Read the config first: a broken one fails before anything starts.
+	service := func(image string) *EcsService {
+		var containerImage []string
+		if container != "" {
+			containerImage = []string{container + "=" + image}
+		}
+		return r.Service(config, image, containerImage, env, envfile, extStr, extCode)
+	}
+	probe, err := service("rehearsal.invalid/placeholder@sha256:" + strings.Repeat("0", 64)).load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := probe.cfg
+	region := cfg.Region
+	if region == "" {
+		region = rehearsalRegion
+	}
+	r.Region = region
+	if repository == "" {
+		repository = defaultRehearsalRepository(region, cfg.Service)
+	}
+	repo, err := pipeline.ParseRepository(repository)
+	if err != nil {
+		return nil, err
+	}
+
+	sim := simulator(region, cfg.Cluster, timeScale)
+	if _, err := sim.Start(ctx); err != nil {
+		return nil, fmt.Errorf("starting the ECS simulator: %w", err)
+	}
+	defer sim.Stop(context.WithoutCancel(ctx), dagger.ServiceStopOpts{Kill: true})
+	url, err := sim.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"})
+	if err != nil {
+		return nil, fmt.Errorf("resolving the ECS simulator: %w", err)
+	}
+	r.EndpointURL, r.RegistryURL = url, url
+
+	// The service as it would exist before this change: revision 1 of an
+	// earlier image, running and steady.
+	clients, err := r.aws(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := pushPrevious(ctx, clients, repo, url)
+	if err != nil {
+		return nil, err
+	}
+	seeded, err := service(previous).load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	created, err := pipeline.Create(ctx, clients.ECS, seeded.cfg, pipeline.CreateOptions{ImageOverrides: seeded.overrides})
+	if err != nil {
+		return nil, inSource(err)
+	}
+	family := familyRevision(created.TaskDefinitionArn)
+	if err := simAdmin(ctx, url, "/_sim/clock/advance", map[string]any{"duration": "15m"}); err != nil {
+		return nil, err
+	}
+	// Revision 1 stays healthy; what follows behaves as the scenario says.
+	if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": family, "behavior": ecssim.Healthy()}); err != nil {
+		return nil, err
+	}
+	name, _, _ := strings.Cut(family, ":")
+	if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": name, "behavior": behavior}); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s, running %s; scenario %s.\n",
+		timeScale, cfg.Service, cfg.Cluster, family, scenario)
+
+	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
+		container, env, envfile, extStr, extCode, -1, false, "")
+}
+
+// sample is the sample application with the starter kit, filled in for
+// the rehearsal, and a Terraform state for its lookups.
+func (m *EcsPipeline) sample(repository string) (*dagger.Directory, error) {
+	own := dag.CurrentModule().Source()
+	kit, err := m.Init(rehearsalCluster, rehearsalService, repository, "terraform.tfstate", m.Region)
+	if err != nil {
+		return nil, err
+	}
+	return own.Directory("testdata/app").
+		WithDirectory(".", kit).
+		WithFile("terraform.tfstate", own.File("pipeline/testdata/tfstate/terraform.tfstate")), nil
+}
+
+// simulator is the ECS simulator with its stand-ins (cmd/ecssim -standin),
+// built from this module's source. Each rehearsal gets its own.
+func simulator(region, cluster string, timeScale int) *dagger.Service {
+	bin := dag.Container().From("golang:1.25-alpine").
+		WithMountedCache("/go/pkg/mod", dag.CacheVolume("ecs-pipeline-go-mod")).
+		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("ecs-pipeline-go-build")).
+		WithEnvVariable("CGO_ENABLED", "0").
+		WithDirectory("/src", dag.CurrentModule().Source(), dagger.ContainerWithDirectoryOpts{
+			Include: []string{"go.mod", "go.sum", "cmd/ecssim/*.go", "pipeline/ecssim/*.go", "pipeline/standin/*.go"},
+			Exclude: []string{"**/*_test.go"},
+		}).
+		WithWorkdir("/src").
+		WithExec([]string{"go", "build", "-trimpath", "-o", "/out/ecssim", "./cmd/ecssim"}).
+		File("/out/ecssim")
+	var nonce [8]byte
+	rand.Read(nonce[:])
+	return dag.Container().From("alpine:3.22").
+		WithFile("/usr/local/bin/ecssim", bin).
+		WithEnvVariable("ECSSIM_REHEARSAL", hex.EncodeToString(nonce[:])).
+		WithExposedPort(rehearsalPort).
+		AsService(dagger.ContainerAsServiceOpts{Args: []string{
+			"ecssim", "-standin", "-addr", "0.0.0.0:" + strconv.Itoa(rehearsalPort),
+			"-region", region, "-account", rehearsalAccount, "-cluster", cluster, "-time-scale", strconv.Itoa(timeScale),
+		}})
+}
+
+// simAdmin posts a JSON body to one of the simulator's /_sim/ endpoints.
+func simAdmin(ctx context.Context, base, path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("scripting the ECS simulator: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("scripting the ECS simulator: POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// defaultRehearsalRepository is the stand-in account's ECR repository
+// named after the service.
+func defaultRehearsalRepository(region, service string) string {
+	return rehearsalAccount + ".dkr.ecr." + region + ".amazonaws.com/" + service
+}
+
+// familyRevision returns family:revision from a task definition ARN.
+func familyRevision(arn string) string {
+	_, fr, _ := strings.Cut(arn, ":task-definition/")
+	return fr
+}
+
+// pushPrevious pushes a stand-in for the image the service ran before
+// (an empty image) to the simulator's registry, where its tasks pull it.
+func pushPrevious(ctx context.Context, clients *pipeline.AWS, repo pipeline.Repository, registryURL string) (string, error) {
+	creds, err := pipeline.ECRLogin(ctx, clients.ECR)
+	if err != nil {
+		return "", err
+	}
+	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+		OS: "linux", Architecture: "amd64",
+		Config: v1.Config{Labels: map[string]string{"org.opencontainers.image.description": "rehearsal: the revision before yours"}},
+	})
+	if err != nil {
+		return "", err
+	}
+	return pipeline.PushImage(ctx, img, repo.String()+":previous", creds, pipeline.PushOptions{Through: registryURL})
+}
