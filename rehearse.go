@@ -150,7 +150,13 @@ func (m *EcsPipeline) Rehearse(
 		}
 		return r.Service(config, image, containerImage, env, envfile, extStr, extCode)
 	}
+	// Nothing listens on this port: a lookup that needs AWS (ssm,
+	// secretsmanager_arn, an s3:// state) fails at once.
+	r.EndpointURL = "http://127.0.0.1:1"
 	probe, err := service("rehearsal.invalid/placeholder@sha256:" + strings.Repeat("0", 64)).load(ctx)
+	if err != nil && strings.Contains(err.Error(), r.EndpointURL) {
+		return nil, fmt.Errorf("%w\nA rehearsal has no AWS account: pass --tfstate with a local copy of the Terraform state (terraform state pull > terraform.tfstate), and --env for values the definitions read from SSM or Secrets Manager", err)
+	}
 	if err != nil {
 		return nil, err
 	}
