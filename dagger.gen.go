@@ -64,6 +64,7 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 		AwsSessionToken    *dagger.Secret
 		Endpoint           *dagger.Service
 		EndpointURL        string
+		RegistryEndpoint   *dagger.Service
 		TFStateFile        string
 		RegistryURL        string
 	}
@@ -74,6 +75,7 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 	concrete.AwsSessionToken = r.AwsSessionToken
 	concrete.Endpoint = r.Endpoint
 	concrete.EndpointURL = r.EndpointURL
+	concrete.RegistryEndpoint = r.RegistryEndpoint
 	concrete.TFStateFile = r.TFStateFile
 	concrete.RegistryURL = r.RegistryURL
 	return json.Marshal(&concrete)
@@ -88,6 +90,7 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 		AwsSessionToken    *dagger.Secret
 		Endpoint           *dagger.Service
 		EndpointURL        string
+		RegistryEndpoint   *dagger.Service
 		TFStateFile        string
 		RegistryURL        string
 	}
@@ -102,6 +105,7 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 	r.AwsSessionToken = concrete.AwsSessionToken
 	r.Endpoint = concrete.Endpoint
 	r.EndpointURL = concrete.EndpointURL
+	r.RegistryEndpoint = concrete.RegistryEndpoint
 	r.TFStateFile = concrete.TFStateFile
 	r.RegistryURL = concrete.RegistryURL
 	return nil
@@ -454,7 +458,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArg", err))
 				}
 			}
-			return (*EcsPipeline).Publish(&parent, ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg)
+			var reproducible bool
+			if inputArgs["reproducible"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["reproducible"]), &reproducible)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reproducible", err))
+				}
+			}
+			return (*EcsPipeline).Publish(&parent, ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg, reproducible)
 		case "Rehearse":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -769,7 +780,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
-			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, desiredCount, noWait, timeout)
+			var reproducible bool
+			if inputArgs["reproducible"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["reproducible"]), &reproducible)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reproducible", err))
+				}
+			}
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, desiredCount, noWait, timeout, reproducible)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -867,7 +885,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpointURL", err))
 				}
 			}
-			return New(source, region, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, endpoint, endpointUrl), nil
+			var registryEndpoint *dagger.Service
+			if inputArgs["registryEndpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryEndpoint"]), &registryEndpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryEndpoint", err))
+				}
+			}
+			return New(source, region, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, endpoint, endpointUrl, registryEndpoint), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

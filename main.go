@@ -31,6 +31,8 @@ type EcsPipeline struct {
 	// +private
 	EndpointURL string
 	// +private
+	RegistryEndpoint *dagger.Service
+	// +private
 	TFStateFile string
 	// +private
 	RegistryURL string
@@ -67,6 +69,11 @@ func New(
 	// --endpoint for a URL the engine can reach).
 	// +optional
 	endpointURL string,
+	// Push images through this service instead of to the repository's
+	// host, from the module rather than the engine: a local stand-in for
+	// ECR, such as tcp://localhost:5001.
+	// +optional
+	registryEndpoint *dagger.Service,
 ) *EcsPipeline {
 	return &EcsPipeline{
 		Source:             source,
@@ -76,5 +83,6 @@ func New(
 		AwsSessionToken:    awsSessionToken,
 		Endpoint:           endpoint,
 		EndpointURL:        endpointURL,
+		RegistryEndpoint:   registryEndpoint,
 	}
 }

@@ -42,6 +42,12 @@ func (m *EcsPipeline) Publish(
 	// Build arguments as NAME=VALUE; repeat for several.
 	// +optional
 	buildArg []string,
+	// Push the same bytes, and so the same digest, wherever and whenever
+	// this source is built: every timestamp in the image (config, history,
+	// file times in layers) is set to the Unix epoch, and the image is
+	// pushed from the module with go-containerregistry.
+	// +optional
+	reproducible bool,
 ) (string, error) {
 	repo, err := pipeline.ParseRepository(repository)
 	if err != nil {
@@ -89,8 +95,17 @@ func (m *EcsPipeline) Publish(
 	if err != nil {
 		return "", err
 	}
-	if m.RegistryURL != "" {
-		return m.pushLayout(ctx, repo, tag, variants, creds, pipeline.PushOptions{Through: m.RegistryURL})
+	through := m.RegistryURL
+	if m.RegistryEndpoint != nil {
+		if _, err := m.RegistryEndpoint.Start(ctx); err != nil {
+			return "", fmt.Errorf("starting the registry endpoint service: %w", err)
+		}
+		if through, err = m.RegistryEndpoint.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"}); err != nil {
+			return "", fmt.Errorf("resolving the registry endpoint service: %w", err)
+		}
+	}
+	if through != "" || reproducible {
+		return m.pushLayout(ctx, repo, tag, variants, creds, pipeline.PushOptions{Through: through, Canonical: reproducible})
 	}
 	password := dag.SetSecret("ecr-password-"+repo.Registry, creds.Password)
 

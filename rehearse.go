@@ -118,7 +118,7 @@ func (m *EcsPipeline) Rehearse(
 	// The rehearsal's own copy of the pipeline: stand-in credentials, and
 	// every AWS call and push to the simulator.
 	r := *m
-	r.Endpoint, r.EndpointURL, r.TFStateFile = nil, "", tfstate
+	r.Endpoint, r.EndpointURL, r.RegistryEndpoint, r.TFStateFile = nil, "", nil, tfstate
 	r.AwsAccessKeyID = dag.SetSecret("rehearsal-access-key-id", "AKIAREHEARSAL0000000")
 	r.AwsSecretAccessKey = dag.SetSecret("rehearsal-secret-access-key", "rehearsal-not-a-secret")
 	r.AwsSessionToken = nil
@@ -219,7 +219,7 @@ func (m *EcsPipeline) Rehearse(
 		timeScale, cfg.Service, cfg.Cluster, family, scenario)
 
 	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
-		container, env, envfile, extStr, extCode, -1, false, "")
+		container, env, envfile, extStr, extCode, -1, false, "", false)
 }
 
 // sample is the sample application with the starter kit, filled in for

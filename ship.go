@@ -80,6 +80,10 @@ func (m *EcsPipeline) Ship(
 	// How long to wait for the deployment; the config's timeout when empty.
 	// +optional
 	timeout string,
+	// Publish a reproducible image: the same source gives the same digest
+	// on any engine (see publish).
+	// +optional
+	reproducible bool,
 ) (*Deployment, error) {
 	// Check the definitions and the service before anything is built or
 	// pushed: a dry run with a stand-in for the image to come.
@@ -105,7 +109,7 @@ func (m *EcsPipeline) Ship(
 	if _, err := m.Test(ctx, dockerfile, testTarget, buildArg, testCommand, testImage); err != nil {
 		return nil, err
 	}
-	image, err := m.Publish(ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg)
+	image, err := m.Publish(ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg, reproducible)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,13 @@ func daggerCall(t testing.TB, args ...string) result {
 // daggerCallModule is daggerCall on another module.
 func daggerCallModule(t testing.TB, module string, args ...string) result {
 	t.Helper()
+	return daggerCallEnv(t, nil, module, args...)
+}
+
+// daggerCallEnv is daggerCallModule with more environment, such as another
+// engine's _EXPERIMENTAL_DAGGER_RUNNER_HOST.
+func daggerCallEnv(t testing.TB, env []string, module string, args ...string) result {
+	t.Helper()
 	bin, err := exec.LookPath("dagger")
 	if err != nil {
 		t.Fatalf("the dagger CLI is not on PATH (run .ci/run, or install Dagger and start an engine): %v", err)
@@ -66,6 +73,7 @@ func daggerCallModule(t testing.TB, module string, args ...string) result {
 		"E2E_AWS_SESSION_TOKEN="+fakeSessionToken,
 		"DO_NOT_TRACK=1",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
