@@ -5,7 +5,8 @@
 //
 // ship does it all in one call; build, test, publish and service (render,
 // diff, verify, deploy, rollback, status) are its steps; init hands out a
-// starter kit. Build and test steps whose inputs did not change are not
+// starter kit; rehearse runs ship against a simulated ECS, ECR and STS that
+// the module builds and runs itself, with no AWS account. Build and test steps whose inputs did not change are not
 // run again; whatever reads or changes AWS is never cached (ship and deploy
 // only within one session, so a caller reading several fields deploys
 // once).
