@@ -41,22 +41,11 @@ func Create(ctx context.Context, api CreateAPI, cfg *Config, opts CreateOptions)
 	if cfg.ServiceDefinition == "" {
 		return nil, fmt.Errorf("creating: %s sets no service_definition", cfg.Path)
 	}
-	d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
+	td, _, err := cfg.taskDefinitionInput(ctx, opts.ImageOverrides)
 	if err != nil {
 		return nil, fmt.Errorf("creating: %w", err)
 	}
-	td, err := TaskDefinitionInput(d)
-	if err != nil {
-		return nil, fmt.Errorf("creating: %w", err)
-	}
-	if err := checkImages(d.Path, images(td.ContainerDefinitions)); err != nil {
-		return nil, fmt.Errorf("creating: %w", err)
-	}
-	sdDef, err := cfg.RenderServiceDefinition(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("creating: %w", err)
-	}
-	sd, err := ServiceDefinitionInput(sdDef)
+	sd, _, err := cfg.serviceDefinitionInput(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("creating: %w", err)
 	}

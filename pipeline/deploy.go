@@ -96,19 +96,14 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition")
 		}
 	} else {
-		d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
-		if err != nil {
-			return nil, fmt.Errorf("deploying: %w", err)
-		}
-		if td, err = TaskDefinitionInput(d); err != nil {
+		var path string
+		var err error
+		if td, path, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
 		res.Images = images(td.ContainerDefinitions)
-		if err := checkImages(d.Path, res.Images); err != nil {
-			return nil, fmt.Errorf("deploying: %w", err)
-		}
 		if opts.RequireDigest {
-			if err := requireDigest(d.Path, res.Images); err != nil {
+			if err := requireDigest(path, res.Images); err != nil {
 				return nil, fmt.Errorf("deploying: %w", err)
 			}
 		}
@@ -120,15 +115,11 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		ForceNewDeployment: opts.ForceNewDeployment,
 	}
 	if cfg.ServiceDefinition != "" {
-		d, err := cfg.RenderServiceDefinition(ctx)
+		sd, body, err := cfg.serviceDefinitionInput(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
-		sd, err := ServiceDefinitionInput(d)
-		if err != nil {
-			return nil, fmt.Errorf("deploying: %w", err)
-		}
-		applyServiceDefinition(update, sd, d.Body)
+		applyServiceDefinition(update, sd, body)
 	}
 
 	clock := opts.Wait.Clock
@@ -323,6 +314,38 @@ func indentedJSON(v any) (string, error) {
 		return "", err
 	}
 	return buf.String(), nil
+}
+
+// taskDefinitionInput renders the task definition with the image
+// overrides and decodes it for RegisterTaskDefinition, checking its images;
+// path is the definition file, for messages.
+func (c *Config) taskDefinitionInput(ctx context.Context, overrides map[string]string) (*ecs.RegisterTaskDefinitionInput, string, error) {
+	d, err := c.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: overrides})
+	if err != nil {
+		return nil, "", err
+	}
+	td, err := TaskDefinitionInput(d)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkImages(d.Path, images(td.ContainerDefinitions)); err != nil {
+		return nil, "", err
+	}
+	return td, d.Path, nil
+}
+
+// serviceDefinitionInput renders the service definition and decodes it,
+// also returning the rendered body (which says which fields it sets).
+func (c *Config) serviceDefinitionInput(ctx context.Context) (*ecs.CreateServiceInput, map[string]any, error) {
+	d, err := c.RenderServiceDefinition(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sd, err := ServiceDefinitionInput(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sd, d.Body, nil
 }
 
 // images maps container names to images.
