@@ -101,6 +101,80 @@ func TestPublishMultiPlatform(t *testing.T) {
 	}
 }
 
+// TestPublishReproducible pushes a two-platform image with --reproducible
+// through --registry-endpoint, from the module: an index of both platforms
+// whose images carry no time but the Unix epoch, the same digest when
+// pushed again, and a digest other than the engine's own push of it.
+func TestPublishReproducible(t *testing.T) {
+	t.Parallel()
+	moto := motoserver.Start(t)
+	reg := registryserver.Start(t, "AWS", ecrToken(t, moto))
+	repo := reg.Host + "/repro"
+	app := copyApp(t)
+	// reproducible: push through the registry endpoint with --reproducible;
+	// otherwise the engine pushes as usual.
+	publish := func(reproducible bool) string {
+		t.Helper()
+		args := append([]string{"--source", app}, awsArgs(moto)...)
+		if reproducible {
+			args = append(args, "--registry-endpoint", "tcp://"+reg.Host)
+		}
+		args = append(args, "publish", "--repository", repo, "--platform", "linux/amd64", "--platform", "linux/arm64")
+		if reproducible {
+			args = append(args, "--reproducible", "--tag", "repro")
+		}
+		r := daggerCall(t, args...)
+		if r.err != nil {
+			t.Fatalf("publish (reproducible %v): %v\n%s", reproducible, r.err, tail(r.all(), 40))
+		}
+		assertNoSecrets(t, r, ecrToken(t, moto))
+		_, digest, ok := strings.Cut(r.out(), "@")
+		if !ok {
+			t.Fatalf("publish printed %q, want a digest-pinned reference", r.out())
+		}
+		if held, err := reg.ManifestDigest("repro", digest); err != nil || held != digest {
+			t.Fatalf("the registry holds %q for %s (%v)", held, digest, err)
+		}
+		return digest
+	}
+	first := publish(true)
+	if again := publish(true); again != first {
+		t.Errorf("--reproducible pushed %s, then %s", first, again)
+	}
+	if plain := publish(false); plain == first {
+		t.Errorf("the engine's push and --reproducible gave one digest %s: the build has no timestamps to normalise, so this test proves nothing", plain)
+	}
+
+	var index struct {
+		Manifests []struct {
+			Digest   string
+			Platform struct{ OS, Architecture string }
+		}
+	}
+	getJSON(t, reg, "/v2/repro/manifests/"+first, &index)
+	if len(index.Manifests) != 2 {
+		t.Fatalf("the reproducible index lists %d images, want 2", len(index.Manifests))
+	}
+	for _, m := range index.Manifests {
+		var manifest struct{ Config struct{ Digest string } }
+		getJSON(t, reg, "/v2/repro/manifests/"+m.Digest, &manifest)
+		var config struct {
+			Architecture string
+			Created      string
+			History      []struct{ Created string }
+		}
+		getJSON(t, reg, "/v2/repro/blobs/"+manifest.Config.Digest, &config)
+		if config.Architecture != m.Platform.Architecture || config.Created != "1970-01-01T00:00:00Z" {
+			t.Errorf("%s image: architecture %q created %q, want %s and the Unix epoch", m.Platform.Architecture, config.Architecture, config.Created, m.Platform.Architecture)
+		}
+		for _, h := range config.History {
+			if h.Created != "" && h.Created != "1970-01-01T00:00:00Z" {
+				t.Errorf("%s image: a history entry created %s", m.Platform.Architecture, h.Created)
+			}
+		}
+	}
+}
+
 // TestPublishBadInput: each mistake ends the call with an error that names
 // it, and nothing is reported as pushed.
 func TestPublishBadInput(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,10 +28,10 @@ type PushOptions struct {
 	// request goes to instead of the reference's own host: a stand-in
 	// registry serving an ECR host name it does not own.
 	Through string
-	// Canonical rewrites every timestamp in the image to the Unix epoch and
-	// drops host-dependent config fields (go-containerregistry's
-	// mutate.Canonical), so the same files give the same digest wherever and
-	// whenever they were built.
+	// Canonical rewrites every timestamp in the image (config, history, file
+	// times in layers) to the Unix epoch and drops host-dependent config
+	// fields, so the same files give the same digest wherever and whenever
+	// they were built.
 	Canonical bool
 }
 
@@ -110,7 +111,7 @@ func PushImage(ctx context.Context, img v1.Image, ref string, creds RegistryCred
 		return "", err
 	}
 	if opts.Canonical {
-		if img, err = mutate.Canonical(img); err != nil {
+		if img, err = canonical(img); err != nil {
 			return "", fmt.Errorf("normalising the image: %w", err)
 		}
 	}
@@ -140,6 +141,26 @@ func pushOptions(ctx context.Context, ref string, creds RegistryCredentials, opt
 	return remoteOpts, nil
 }
 
+// epoch is the time a canonical image carries, as SOURCE_DATE_EPOCH=0 gives.
+var epoch = time.Unix(0, 0).UTC()
+
+// canonical is img with every timestamp set to the epoch and without the
+// config fields that name the building host, as mutate.Canonical does but
+// at the Unix epoch rather than year 1.
+func canonical(img v1.Image) (v1.Image, error) {
+	img, err := mutate.Time(img, epoch)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg := cf.DeepCopy()
+	cfg.Container, cfg.Config.Hostname, cfg.DockerVersion = "", "", ""
+	return mutate.ConfigFile(img, cfg)
+}
+
 // canonicalIndex rebuilds an index with every image made canonical,
 // keeping each image's platform.
 func canonicalIndex(idx v1.ImageIndex) (v1.ImageIndex, error) {
@@ -153,7 +174,7 @@ func canonicalIndex(idx v1.ImageIndex) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading image tarball: %w", err)
 		}
-		if img, err = mutate.Canonical(img); err != nil {
+		if img, err = canonical(img); err != nil {
 			return nil, fmt.Errorf("normalising the image: %w", err)
 		}
 		out = mutate.AppendManifests(out, mutate.IndexAddendum{

@@ -201,6 +201,13 @@ func TestPushLayoutCanonical(t *testing.T) {
 	if a, b := push("c", true, base), push("d", true, later); a != b {
 		t.Fatalf("canonical pushes differ: %s and %s", a, b)
 	}
+	img, err := remote.Image(mustRef(t, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:c"), remoteOptions(endpoint, creds)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf, err := img.ConfigFile(); err != nil || !cf.Created.Time.Equal(time.Unix(0, 0)) {
+		t.Fatalf("canonical image created %v (%v), want the Unix epoch", cf.Created, err)
+	}
 	if a, b := push("e", true, base, arm), push("f", true, later, armLater); a != b {
 		t.Fatalf("canonical index pushes differ: %s and %s", a, b)
 	}
