@@ -43,7 +43,9 @@ const (
 // printing events, and report. With no Dockerfile in the source, the
 // sample application is rehearsed with the starter kit from init.
 // Simulated time runs --time-scale times faster than the wall clock.
-// +cache="never"
+// Cached for the session only, as ship is: reading several fields of the
+// result rehearses once.
+// +cache="session"
 func (m *EcsPipeline) Rehearse(
 	ctx context.Context,
 	// What the new tasks do: healthy; failing-health-checks (the circuit
