@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,22 @@ const (
 	fakeSecretAccessKey = "e2e-secret-access-key-must-never-be-printed"
 	fakeSessionToken    = "e2e-session-token-must-never-be-printed"
 )
+
+// TestMain loads the module once before the tests run in parallel: with
+// Dagger v0.19.10, several clients loading a module the engine has not
+// built yet can race on one snapshot ("failed to mount ... invalid
+// argument").
+func TestMain(m *testing.M) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	cmd := exec.Command("dagger", "functions", "--progress=plain", "-m", root)
+	cmd.Env = append(os.Environ(), "DO_NOT_TRACK=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: loading the module with `dagger functions -m %s` failed (is the dagger CLI on PATH and an engine reachable? .ci/run provides both): %v\n%s\n", root, err, out)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
 
 // moduleRoot is this repository, the module under test.
 func moduleRoot(t testing.TB) string {
