@@ -139,7 +139,9 @@ func TestPublishReproducible(t *testing.T) {
 	}
 	first := publish(true)
 	if again := publish(true); again != first {
-		t.Errorf("--reproducible pushed %s, then %s", first, again)
+		a, _ := reg.Get("/v2/repro/manifests/" + first)
+		b, _ := reg.Get("/v2/repro/manifests/" + again)
+		t.Errorf("--reproducible pushed %s, then %s:\n%s\n%s", first, again, a, b)
 	}
 	if plain := publish(false); plain == first {
 		t.Errorf("the engine's push and --reproducible gave one digest %s: the build has no timestamps to normalise, so this test proves nothing", plain)

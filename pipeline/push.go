@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,14 +163,19 @@ func canonical(img v1.Image) (v1.Image, error) {
 }
 
 // canonicalIndex rebuilds an index with every image made canonical,
-// keeping each image's platform.
+// keeping each image's platform, in the order of their platforms: an
+// engine lists the variants in whichever order their builds finished.
 func canonicalIndex(idx v1.ImageIndex) (v1.ImageIndex, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
+	manifests := slices.Clone(im.Manifests)
+	slices.SortStableFunc(manifests, func(a, b v1.Descriptor) int {
+		return strings.Compare(platformKey(a.Platform), platformKey(b.Platform))
+	})
 	out := v1.ImageIndex(mutate.IndexMediaType(empty.Index, im.MediaType))
-	for _, d := range im.Manifests {
+	for _, d := range manifests {
 		img, err := idx.Image(d.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("reading image tarball: %w", err)
@@ -183,6 +189,14 @@ func canonicalIndex(idx v1.ImageIndex) (v1.ImageIndex, error) {
 		})
 	}
 	return out, nil
+}
+
+// platformKey orders platforms: os/architecture/variant/os.version.
+func platformKey(p *v1.Platform) string {
+	if p == nil {
+		return ""
+	}
+	return p.OS + "/" + p.Architecture + "/" + p.Variant + "/" + p.OSVersion
 }
 
 // redirectHost sends every request to another scheme and host.

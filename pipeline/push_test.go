@@ -52,6 +52,13 @@ func startStandIn(t *testing.T, opts ...ecssim.Option) (string, *pipeline.AWS) {
 // layout tarball, as Dagger's asTarball does, and returns its path.
 func layoutTarball(t *testing.T, imgs ...v1.Image) string {
 	t.Helper()
+	return layoutTarballArchs(t, []string{"amd64", "arm64"}, imgs...)
+}
+
+// layoutTarballArchs is layoutTarball with the architecture of each image
+// of an index.
+func layoutTarballArchs(t *testing.T, archs []string, imgs ...v1.Image) string {
+	t.Helper()
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
@@ -62,7 +69,7 @@ func layoutTarball(t *testing.T, imgs ...v1.Image) string {
 	} else {
 		idx := v1.ImageIndex(empty.Index)
 		for i, img := range imgs {
-			arch := []string{"amd64", "arm64"}[i]
+			arch := archs[i]
 			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 		}
 		err = p.AppendIndex(idx)
@@ -210,6 +217,16 @@ func TestPushLayoutCanonical(t *testing.T) {
 	}
 	if a, b := push("e", true, base, arm), push("f", true, later, armLater); a != b {
 		t.Fatalf("canonical index pushes differ: %s and %s", a, b)
+	}
+	// Variants listed in another order (as an engine lists them in whichever
+	// order their builds finished) give the same index.
+	ref := "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:g"
+	swapped, err := pipeline.PushLayout(ctx, layoutTarballArchs(t, []string{"arm64", "amd64"}, arm, base), ref, creds, pipeline.PushOptions{Through: endpoint, Canonical: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := push("e2", true, base, arm); !strings.HasSuffix(swapped, "@"+e) {
+		t.Fatalf("variants in another order pushed %s, want %s", swapped, e)
 	}
 	// The index keeps its platforms.
 	idx, err := remote.Index(mustRef(t, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:e"), remoteOptions(endpoint, creds)...)
