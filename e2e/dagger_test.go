@@ -26,17 +26,10 @@ const (
 	fakeSessionToken    = "e2e-session-token-must-never-be-printed"
 )
 
-// TestMain loads the module once before the tests run in parallel: with
-// Dagger v0.19.10, several clients loading a module the engine has not
-// built yet can race on one snapshot ("failed to mount ... invalid
-// argument").
+// TestMain loads the module before the tests run (see loadModuleFirst).
 func TestMain(m *testing.M) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	cmd := exec.Command("dagger", "functions", "--progress=plain", "-m", root)
-	cmd.Env = append(os.Environ(), "DO_NOT_TRACK=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: loading the module with `dagger functions -m %s` failed (is the dagger CLI on PATH and an engine reachable? .ci/run provides both): %v\n%s\n", root, err, out)
+	if err := loadModuleFirst(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
