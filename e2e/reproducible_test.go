@@ -160,9 +160,12 @@ func freshEngine(t *testing.T, start string) string {
 	engines[host] = cmd
 	t.Cleanup(func() { stopEngine(t, host) })
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
-		v := exec.Command("dagger", "core", "version")
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		v := exec.CommandContext(ctx, "dagger", "core", "version")
 		v.Env = append(os.Environ(), "_EXPERIMENTAL_DAGGER_RUNNER_HOST="+host)
-		if out, err := v.CombinedOutput(); err == nil && strings.Contains(string(out), "v0.19.10") {
+		out, err := v.CombinedOutput()
+		cancel()
+		if err == nil && strings.Contains(string(out), "v0.19.10") {
 			return host
 		}
 		if time.Now().After(deadline) {
