@@ -35,15 +35,11 @@ func (m *EcsPipeline) Init(
 	if region == "" {
 		region = m.Region
 	}
-	files := map[string]string{}
-	err := fs.WalkDir(starterKit, "templates", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := starterKit.ReadFile(p)
-		files[p[len("templates/"):]] = string(b)
-		return err
-	})
+	kit, err := fs.Sub(starterKit, "templates")
+	if err != nil {
+		return nil, err
+	}
+	files, err := pipeline.ReadStarter(kit)
 	if err != nil {
 		return nil, err
 	}

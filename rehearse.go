@@ -121,7 +121,7 @@ func (m *EcsPipeline) Rehearse(
 	// every AWS call and push to the simulator.
 	r := *m
 	r.Endpoint, r.EndpointURL, r.RegistryEndpoint, r.TFStateFile = nil, "", nil, tfstate
-	r.AwsAccessKeyID = dag.SetSecret("rehearsal-access-key-id", "AKIAREHEARSAL0000000")
+	r.AwsAccessKeyID = dag.SetSecret("rehearsal-access-key-id", "rehearsal-stand-in")
 	r.AwsSecretAccessKey = dag.SetSecret("rehearsal-secret-access-key", "rehearsal-not-a-secret")
 	r.AwsSessionToken = nil
 	hasDockerfile, err := m.Source.Exists(ctx, dockerfile, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
@@ -146,11 +146,7 @@ func (m *EcsPipeline) Rehearse(
 
 	// Read the config first: a broken one fails before anything starts.
 	service := func(image string) *EcsService {
-		var containerImage []string
-		if container != "" {
-			containerImage = []string{container + "=" + image}
-		}
-		return r.Service(config, image, containerImage, env, envfile, extStr, extCode)
+		return r.serviceFor(config, image, container, env, envfile, extStr, extCode)
 	}
 	// Nothing listens on this port: a lookup that needs AWS (ssm,
 	// secretsmanager_arn, an s3:// state) fails at once.
@@ -205,7 +201,7 @@ func (m *EcsPipeline) Rehearse(
 	if err != nil {
 		return nil, inSource(err)
 	}
-	family := familyRevision(created.TaskDefinitionArn)
+	family := created.TaskDefinition
 	if err := simAdmin(ctx, url, "/_sim/clock/advance", map[string]any{"duration": "15m"}); err != nil {
 		return nil, err
 	}
@@ -292,12 +288,6 @@ func simAdmin(ctx context.Context, base, path string, body any) error {
 // named after the service.
 func defaultRehearsalRepository(region, service string) string {
 	return rehearsalAccount + ".dkr.ecr." + region + ".amazonaws.com/" + service
-}
-
-// familyRevision returns family:revision from a task definition ARN.
-func familyRevision(arn string) string {
-	_, fr, _ := strings.Cut(arn, ":task-definition/")
-	return fr
 }
 
 // pushPrevious pushes a stand-in for the image the service ran before

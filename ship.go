@@ -92,11 +92,7 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	service := func(image string) *EcsService {
-		var containerImage []string
-		if container != "" {
-			containerImage = []string{container + "=" + image}
-		}
-		return m.Service(config, image, containerImage, env, envfile, extStr, extCode)
+		return m.serviceFor(config, image, container, env, envfile, extStr, extCode)
 	}
 	// Deploy's switches, by name.
 	const force, skipTaskDefinition, requireDigest = false, false, true
@@ -121,4 +117,14 @@ func (m *EcsPipeline) Ship(
 	}
 	fmt.Fprint(os.Stderr, diff)
 	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest)
+}
+
+// serviceFor is the service to ship image to: in container when one is
+// named (--container), else read by the definitions as IMAGE.
+func (m *EcsPipeline) serviceFor(config, image, container string, env, envfile, extStr, extCode []string) *EcsService {
+	var containerImage []string
+	if container != "" {
+		containerImage = []string{container + "=" + image}
+	}
+	return m.Service(config, image, containerImage, env, envfile, extStr, extCode)
 }

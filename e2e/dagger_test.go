@@ -21,7 +21,7 @@ import (
 // Recognisable fake credentials: none may appear in anything the module
 // prints. moto accepts any key.
 const (
-	fakeAccessKeyID     = "ASIAE2EFAKEACCESSKEY"
+	fakeAccessKeyID     = "e2e-fake-access-key-id"
 	fakeSecretAccessKey = "e2e-secret-access-key-must-never-be-printed"
 	fakeSessionToken    = "e2e-session-token-must-never-be-printed"
 )

@@ -10,7 +10,6 @@ package e2e
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,17 +86,7 @@ func starterApp(t *testing.T) string {
 	t.Helper()
 	app := copyApp(t)
 	root := moduleRoot(t)
-	files := map[string]string{}
-	templates := filepath.Join(root, "templates")
-	err := filepath.WalkDir(templates, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(templates, p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
+	files, err := pipeline.ReadStarter(os.DirFS(filepath.Join(root, "templates")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,9 @@ type CreateOptions struct {
 // CreateResult names what Create made.
 type CreateResult struct {
 	TaskDefinitionArn string
-	ServiceArn        string
+	// TaskDefinition is the registered revision as family:revision.
+	TaskDefinition string
+	ServiceArn     string
 }
 
 // Create makes the config's service, as ecspresso create does: it renders
@@ -54,7 +56,8 @@ func Create(ctx context.Context, api CreateAPI, cfg *Config, opts CreateOptions)
 	if err != nil {
 		return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
 	}
-	res := &CreateResult{TaskDefinitionArn: aws.ToString(reg.TaskDefinition.TaskDefinitionArn)}
+	arn := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+	res := &CreateResult{TaskDefinitionArn: arn, TaskDefinition: shortTaskDefinition(arn)}
 	sd.Cluster = aws.String(cfg.Cluster)
 	sd.ServiceName = aws.String(cfg.Service)
 	sd.TaskDefinition = aws.String(res.TaskDefinitionArn)

@@ -40,7 +40,7 @@ func startStandIn(t *testing.T, opts ...ecssim.Option) (string, *pipeline.AWS) {
 	srv := httptest.NewServer(si)
 	t.Cleanup(srv.Close)
 	clients, err := pipeline.NewAWS(context.Background(), pipeline.AWSOptions{
-		Region: "us-east-1", AccessKeyID: "AKIAREHEARSAL", SecretAccessKey: "not-a-secret", EndpointURL: srv.URL,
+		Region: "us-east-1", AccessKeyID: "rehearsal", SecretAccessKey: "not-a-secret", EndpointURL: srv.URL,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"sort"
 	"text/template"
@@ -53,6 +54,24 @@ func (o StarterOptions) check() error {
 		return fmt.Errorf("starter kit: --%w", err)
 	}
 	return nil
+}
+
+// ReadStarter reads every file of a starter kit (such as templates/) into
+// a map from its slash-separated path to its content, for FillStarter.
+func ReadStarter(fsys fs.FS) (map[string]string, error) {
+	files := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		files[p] = string(b)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the starter kit: %w", err)
+	}
+	return files, nil
 }
 
 // FillStarter fills the [[ .Field ]] placeholders of the starter files

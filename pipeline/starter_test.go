@@ -13,17 +13,7 @@ import (
 // readStarter reads the starter kit the module's init function hands out.
 func readStarter(t *testing.T) map[string]string {
 	t.Helper()
-	files := map[string]string{}
-	root := filepath.Join("..", "templates")
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		files[rel] = string(b)
-		return err
-	})
+	files, err := ReadStarter(os.DirFS(filepath.Join("..", "templates")))
 	if err != nil {
 		t.Fatal(err)
 	}

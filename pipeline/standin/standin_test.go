@@ -29,7 +29,7 @@ func TestUnservedCallsSayWhat(t *testing.T) {
 	srv := httptest.NewServer(standin.New(next, "123456789012", "eu-west-1"))
 	defer srv.Close()
 	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("eu-west-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIA", "secret", "")))
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test-key-id", "test-secret", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
