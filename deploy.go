@@ -201,5 +201,6 @@ func (s *EcsService) prepare(ctx context.Context, timeout string) (*prepared, pi
 	if err != nil {
 		return nil, wait, err
 	}
+	wait.Logs = clients.CloudWatchLogs // a failed deploy quotes its stopped task's log lines
 	return &prepared{loaded: l, clients: clients}, wait, nil
 }

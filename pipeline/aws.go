@@ -60,9 +60,12 @@ type IAMAPI interface {
 	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
-// CloudWatchLogsAPI is the part of the CloudWatch Logs client that verify calls.
+// CloudWatchLogsAPI is the part of the CloudWatch Logs client that verify,
+// trace and logs call.
 type CloudWatchLogsAPI interface {
 	DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+	LogStreamReader
+	LogFilterer
 }
 
 // ELBv2API is the part of the Elastic Load Balancing v2 client that verify calls.
@@ -90,7 +93,7 @@ type AWS struct {
 	S3 S3API
 	// IAM looks up task and execution roles for verify.
 	IAM IAMAPI
-	// CloudWatchLogs looks up log groups for verify.
+	// CloudWatchLogs looks up log groups for verify and reads task logs.
 	CloudWatchLogs CloudWatchLogsAPI
 	// ELBv2 looks up target groups for verify.
 	ELBv2 ELBv2API

@@ -138,6 +138,9 @@ type DeploymentError struct {
 	// StoppedTasks are the de-duplicated reasons of the deployment's
 	// stopped tasks.
 	StoppedTasks []StoppedTasks
+	// Trace is the trace of the deployment's most recently stopped task
+	// (TraceTask) with its last log lines; empty when none could be read.
+	Trace string
 }
 
 // StoppedTasks is one reason tasks stopped for and how many did.
@@ -175,6 +178,9 @@ func (e *DeploymentError) Error() string {
 	}
 	if e.RunningTaskDefinition != "" {
 		fmt.Fprintf(&b, "; service runs %s", e.RunningTaskDefinition)
+	}
+	if e.Trace != "" {
+		b.WriteString("\n" + strings.TrimRight(e.Trace, "\n"))
 	}
 	return b.String()
 }
@@ -223,6 +229,9 @@ type WaitOptions struct {
 	Events io.Writer
 	// Clock paces polling and measures the timeout; nil is SystemClock.
 	Clock Clock
+	// Logs reads the log lines a failed deployment's error quotes from its
+	// stopped task's trace; nil quotes none.
+	Logs LogStreamReader
 }
 
 // WaitResult is how a followed deployment ended.
@@ -293,7 +302,11 @@ func follow(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	return w.run(ctx, timeout)
+	res, err := w.run(ctx, timeout)
+	if de := (*DeploymentError)(nil); errors.As(err, &de) {
+		de.Trace = traceDeployment(ctx, api, opts.Logs, w.clock, w.cluster, w.id())
+	}
+	return res, err
 }
 
 // waiter follows one deployment.

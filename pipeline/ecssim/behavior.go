@@ -21,6 +21,11 @@ type Behavior struct {
 	DrainDelay time.Duration
 	// Failure, when set, makes every task fail.
 	Failure *Failure
+	// Logs are the lines the task's first container writes once RUNNING,
+	// a second apart (closer when it exits sooner), to the awslogs stream
+	// its task definition configures; GetLogEvents and FilterLogEvents
+	// read them. A task that never runs has no log stream.
+	Logs []string
 }
 
 // FailureKind says how a task fails.
@@ -90,6 +95,42 @@ func FailsToStart(reason string) Behavior {
 	return b
 }
 
+// CrashesAtStart returns a behaviour whose essential container writes line
+// and exits with code 1 a second after it started, as an application that
+// fails on a missing setting does.
+func CrashesAtStart(line string) Behavior {
+	b := ExitsWith(1, "", time.Second)
+	b.Logs = []string{line}
+	return b
+}
+
+// RunsOutOfMemory returns a behaviour whose essential container logs lines
+// and is killed for its memory d after it started: exit code 137 with
+// ECS's OutOfMemoryError reason.
+func RunsOutOfMemory(d time.Duration, lines ...string) Behavior {
+	b := ExitsWith(137, "OutOfMemoryError: Container killed due to memory usage", d)
+	b.Logs = lines
+	return b
+}
+
+// CannotPullImage returns a behaviour whose tasks stop before RUNNING
+// because image cannot be pulled (CannotPullContainerError); they write no
+// logs.
+func CannotPullImage(image string) Behavior {
+	return FailsToStart("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref " + image + ": not found")
+}
+
+// AccessDeniedOnStart returns a behaviour whose tasks stop before RUNNING
+// because the execution role may not read a secret: ECS's
+// ResourceInitializationError with the AccessDeniedException behind it.
+func AccessDeniedOnStart(secretARN string) Behavior {
+	return FailsToStart("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: " +
+		"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret " + secretARN +
+		" from secrets manager: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/ecsTaskExecutionRole/task" +
+		" is not authorized to perform: secretsmanager:GetSecretValue on resource: " + secretARN +
+		" because no identity-based policy allows the secretsmanager:GetSecretValue action")
+}
+
 // behaviorJSON is how the admin endpoint spells a Behavior: durations as
 // Go duration strings ("1m30s").
 type behaviorJSON struct {
@@ -97,6 +138,7 @@ type behaviorJSON struct {
 	HealthyAfter duration     `json:"healthyAfter,omitempty"`
 	DrainDelay   duration     `json:"drainDelay,omitempty"`
 	Failure      *failureJSON `json:"failure,omitempty"`
+	Logs         []string     `json:"logs,omitempty"`
 }
 
 type failureJSON struct {
@@ -108,7 +150,7 @@ type failureJSON struct {
 
 // MarshalJSON encodes b with durations as strings.
 func (b Behavior) MarshalJSON() ([]byte, error) {
-	v := behaviorJSON{StartDelay: duration(b.StartDelay), HealthyAfter: duration(b.HealthyAfter), DrainDelay: duration(b.DrainDelay)}
+	v := behaviorJSON{StartDelay: duration(b.StartDelay), HealthyAfter: duration(b.HealthyAfter), DrainDelay: duration(b.DrainDelay), Logs: b.Logs}
 	if f := b.Failure; f != nil {
 		v.Failure = &failureJSON{Kind: f.Kind, After: duration(f.After), ExitCode: f.ExitCode, Reason: f.Reason}
 	}
@@ -121,7 +163,7 @@ func (b *Behavior) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	*b = Behavior{StartDelay: time.Duration(v.StartDelay), HealthyAfter: time.Duration(v.HealthyAfter), DrainDelay: time.Duration(v.DrainDelay)}
+	*b = Behavior{StartDelay: time.Duration(v.StartDelay), HealthyAfter: time.Duration(v.HealthyAfter), DrainDelay: time.Duration(v.DrainDelay), Logs: v.Logs}
 	if f := v.Failure; f != nil {
 		switch f.Kind {
 		case FailHealthCheck, FailExit, FailStart:

@@ -154,20 +154,25 @@ func (s *Simulator) SetBehavior(key string, b Behavior) {
 	s.behaviors[key] = b
 }
 
-// ServeHTTP serves ECS calls, the /_sim/ admin endpoints, and passes
+// ServeHTTP serves ECS calls, the CloudWatch Logs reads of its tasks' logs
+// (GetLogEvents, FilterLogEvents), the /_sim/ admin endpoints, and passes
 // everything else through to the upstream.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch target := r.Header.Get("X-Amz-Target"); {
 	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveAdmin(w, r)
 	case strings.HasPrefix(target, ecsTargetPrefix):
-		s.serveECS(w, r, strings.TrimPrefix(target, ecsTargetPrefix))
+		s.serveECS(w, r, operations, strings.TrimPrefix(target, ecsTargetPrefix))
+	case strings.HasPrefix(target, logsTargetPrefix) && logOperations[strings.TrimPrefix(target, logsTargetPrefix)] != nil:
+		s.serveECS(w, r, logOperations, strings.TrimPrefix(target, logsTargetPrefix))
 	default:
 		s.serveProxy(w, r)
 	}
 }
 
-func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, op string) {
+// serveECS serves an operation of ops: ECS, or the CloudWatch Logs reads
+// of the simulated tasks' logs.
+func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, ops map[string]handler, op string) {
 	rec := Request{Time: time.Now().UTC(), SimTime: s.clock.Now(), Operation: op}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
 	if err != nil {
@@ -206,7 +211,7 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request, op string) 
 		applyFault(w, fault)
 		return
 	}
-	out, apiErr := s.call(op, body)
+	out, apiErr := s.call(ops, op, body)
 	if apiErr != nil {
 		rec.Status, rec.ErrorCode = apiErr.status, apiErr.code
 		s.record(rec)
@@ -233,8 +238,8 @@ func accessKeyID(r *http.Request) string {
 
 // call runs operation op on the state, after bringing the simulated
 // timeline up to now, and returns the encoded response.
-func (s *Simulator) call(op string, body []byte) ([]byte, *apiError) {
-	h, ok := operations[op]
+func (s *Simulator) call(ops map[string]handler, op string, body []byte) ([]byte, *apiError) {
+	h, ok := ops[op]
 	if !ok {
 		return nil, newAPIError(http.StatusBadRequest, "UnknownOperationException", "ecssim does not simulate %s", op)
 	}

@@ -3,6 +3,7 @@ package ecssim
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -154,6 +155,17 @@ func (s *Simulator) stepTask(t *task) {
 			t.StoppedReason = f.Reason
 			if t.StoppedReason == "" {
 				t.StoppedReason = "Task failed to start"
+			}
+			switch {
+			case strings.HasPrefix(f.Reason, "CannotPullContainerError"):
+				// The pull ran and failed; ECS names the error on the
+				// container too.
+				t.PullStoppedAt = epochTime(s.now)
+				for _, c := range t.Containers {
+					c.Reason = f.Reason
+				}
+			case strings.HasPrefix(f.Reason, "ResourceInitializationError"):
+				t.PullStartedAt = epochTime{} // secrets are fetched before any pull
 			}
 			s.finishStop(t)
 			s.taskFailed(t)

@@ -1,0 +1,232 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// TasksOptions configures Tasks.
+type TasksOptions struct {
+	// Stopped lists only stopped tasks; by default running (and pending)
+	// tasks come first, then the stopped ones ECS still keeps (about an
+	// hour).
+	Stopped bool
+	// DeploymentID lists only the tasks that deployment started (their
+	// startedBy), e.g. "ecs-svc/1234567890123456789".
+	DeploymentID string
+	// Clock paces the retries of throttled calls; nil is SystemClock.
+	Clock Clock
+}
+
+// TaskList is the tasks of a service, newest first.
+type TaskList struct {
+	Cluster string
+	Service string
+	Tasks   []TaskInfo
+}
+
+// TaskInfo is one task as DescribeTasks reports it.
+type TaskInfo struct {
+	// ID is the task id, the last part of its ARN.
+	ID  string
+	ARN string
+	// TaskDefinition is "family:revision".
+	TaskDefinition string
+	// LastStatus and DesiredStatus are PROVISIONING, PENDING, RUNNING,
+	// DEACTIVATING, STOPPED and so on.
+	LastStatus    string
+	DesiredStatus string
+	HealthStatus  string
+	// StartedBy is the deployment that started the task.
+	StartedBy string
+	CreatedAt time.Time
+	// StartedAt and StoppedAt are zero until the task started or stopped.
+	StartedAt time.Time
+	StoppedAt time.Time
+	// StopCode and StoppedReason say why the task stopped.
+	StopCode      string
+	StoppedReason string
+	Containers    []ContainerInfo
+}
+
+// ContainerInfo is one container of a task.
+type ContainerInfo struct {
+	Name       string
+	LastStatus string
+	// ExitCode is nil until the container exited.
+	ExitCode *int32
+	// Reason is ECS's reason for the container's stop, such as
+	// "OutOfMemoryError: Container killed due to memory usage".
+	Reason string
+}
+
+// Tasks lists the running and recently stopped tasks of the config's
+// service, newest first: ListTasks for each desired status, then
+// DescribeTasks in batches of 100. Throttled calls are retried.
+func Tasks(ctx context.Context, api TaskReader, cfg *Config, opts TasksOptions) (*TaskList, error) {
+	clock := opts.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	api = patientTaskReader{api, clock}
+	statuses := []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped}
+	if opts.Stopped {
+		statuses = statuses[1:]
+	}
+	var arns []string
+	for _, st := range statuses {
+		in := &ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), DesiredStatus: st}
+		if opts.DeploymentID != "" {
+			// A deployment id names one service's tasks; ListTasks takes
+			// startedBy or serviceName, not both.
+			in.StartedBy = aws.String(opts.DeploymentID)
+		} else {
+			in.ServiceName = aws.String(cfg.Service)
+		}
+		for {
+			out, err := api.ListTasks(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("listing tasks of service %q: %w", cfg.Service, err)
+			}
+			arns = append(arns, out.TaskArns...)
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	tasks, err := describeTasks(ctx, api, cfg.Cluster, arns)
+	if err != nil {
+		return nil, err
+	}
+	list := &TaskList{Cluster: cfg.Cluster, Service: cfg.Service}
+	for _, t := range tasks {
+		if aws.ToString(t.Group) != "service:"+cfg.Service {
+			continue
+		}
+		list.Tasks = append(list.Tasks, taskInfo(t))
+	}
+	slices.SortStableFunc(list.Tasks, func(a, b TaskInfo) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return list, nil
+}
+
+// describeTasks describes tasks in batches of 100, the most DescribeTasks
+// takes.
+func describeTasks(ctx context.Context, api TaskReader, cluster string, arns []string) ([]types.Task, error) {
+	var tasks []types.Task
+	for batch := range slices.Chunk(arns, 100) {
+		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
+		if err != nil {
+			return nil, fmt.Errorf("describing tasks: %w", err)
+		}
+		tasks = append(tasks, out.Tasks...)
+	}
+	return tasks, nil
+}
+
+func taskInfo(t types.Task) TaskInfo {
+	arn := aws.ToString(t.TaskArn)
+	ti := TaskInfo{
+		ID:             arn[strings.LastIndexByte(arn, '/')+1:],
+		ARN:            arn,
+		TaskDefinition: shortTaskDefinition(aws.ToString(t.TaskDefinitionArn)),
+		LastStatus:     aws.ToString(t.LastStatus),
+		DesiredStatus:  aws.ToString(t.DesiredStatus),
+		HealthStatus:   string(t.HealthStatus),
+		StartedBy:      aws.ToString(t.StartedBy),
+		CreatedAt:      aws.ToTime(t.CreatedAt),
+		StartedAt:      aws.ToTime(t.StartedAt),
+		StoppedAt:      aws.ToTime(t.StoppedAt),
+		StopCode:       string(t.StopCode),
+		StoppedReason:  aws.ToString(t.StoppedReason),
+	}
+	for _, c := range t.Containers {
+		ti.Containers = append(ti.Containers, ContainerInfo{
+			Name: aws.ToString(c.Name), LastStatus: aws.ToString(c.LastStatus), ExitCode: c.ExitCode, Reason: aws.ToString(c.Reason),
+		})
+	}
+	return ti
+}
+
+// stamp formats a time for listings; zero is "-".
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// stop says why a task stopped: "CODE: reason", empty while it runs.
+func (t TaskInfo) stop() string {
+	switch {
+	case t.StopCode != "" && t.StoppedReason != "":
+		return t.StopCode + ": " + t.StoppedReason
+	default:
+		return t.StopCode + t.StoppedReason
+	}
+}
+
+// String describes a container's end: "app: exit code 137
+// (OutOfMemoryError: ...)", or its status while it has not exited.
+func (c ContainerInfo) String() string {
+	s := c.Name + ": " + strings.ToLower(c.LastStatus)
+	if c.ExitCode != nil {
+		s = fmt.Sprintf("%s: exit code %d", c.Name, *c.ExitCode)
+	}
+	if c.Reason != "" {
+		s += " (" + c.Reason + ")"
+	}
+	return s
+}
+
+// String is a table, one task a line, with its containers below it.
+func (l *TaskList) String() string {
+	var b strings.Builder
+	if len(l.Tasks) == 0 {
+		fmt.Fprintf(&b, "no tasks of service %q in cluster %q\n", l.Service, l.Cluster)
+		return b.String()
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tREVISION\tSTATUS\tSTARTED\tSTOPPED\tSTOP")
+	for _, t := range l.Tasks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.TaskDefinition, t.LastStatus, stamp(t.StartedAt), stamp(t.StoppedAt), t.stop())
+		for _, c := range t.Containers {
+			if c.ExitCode != nil || c.Reason != "" {
+				fmt.Fprintf(tw, "  %s\t\t\t\t\t\n", c)
+			}
+		}
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// Markdown is a table for a CI job summary.
+func (l *TaskList) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Tasks of `%s` in `%s`\n\n", l.Service, l.Cluster)
+	if len(l.Tasks) == 0 {
+		b.WriteString("No tasks.\n")
+		return b.String()
+	}
+	b.WriteString("| Task | Revision | Status | Started | Stopped | Stop | Containers |\n|---|---|---|---|---|---|---|\n")
+	for _, t := range l.Tasks {
+		var cs []string
+		for _, c := range t.Containers {
+			cs = append(cs, mdCell(c.String()))
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s | %s |\n", t.ID, t.TaskDefinition, t.LastStatus,
+			stamp(t.StartedAt), stamp(t.StoppedAt), mdCell(t.stop()), strings.Join(cs, "<br>"))
+	}
+	return b.String()
+}

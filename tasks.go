@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// Tasks of the service, newest first: the running ones and those stopped
+// within about the last hour (ECS forgets older ones), with their
+// revision, status, start and stop times, stop code and reason, and their
+// containers' exit codes and reasons.
+// +cache="never"
+func (s *EcsService) Tasks(
+	ctx context.Context,
+	// List only stopped tasks.
+	// +optional
+	stopped bool,
+	// List only the tasks this deployment started, such as
+	// ecs-svc/1234567890123456789 (see status, or a failed deploy's error).
+	// +optional
+	deployment string,
+	// Output format: text, or markdown for a CI job summary.
+	// +default="text"
+	format string,
+) (string, error) {
+	if err := checkFormat(format); err != nil {
+		return "", err
+	}
+	c, _, err := s.prepare(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	list, err := pipeline.Tasks(ctx, c.clients.ECS, c.cfg, pipeline.TasksOptions{Stopped: stopped, DeploymentID: deployment})
+	if err != nil {
+		return "", inSource(err)
+	}
+	if format == "markdown" {
+		return list.Markdown(), nil
+	}
+	return list.String(), nil
+}
+
+// Trace one task: its lifecycle in time order (created, image pulled,
+// started, stopping, stopped), the service events that name it, its
+// containers' exit codes and reasons, and their last log lines from
+// CloudWatch Logs (awslogs), as `ecspresso tasks --trace` does.
+// +cache="never"
+func (s *EcsService) Trace(
+	ctx context.Context,
+	// The task id or ARN; the service's most recently stopped task when
+	// empty.
+	// +optional
+	task string,
+	// How many of each container's last log lines to show; 0 shows none.
+	// +default=100
+	logLines int,
+	// Output format: text, or markdown for a CI job summary.
+	// +default="text"
+	format string,
+) (string, error) {
+	if err := checkFormat(format); err != nil {
+		return "", err
+	}
+	c, _, err := s.prepare(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	if logLines <= 0 {
+		logLines = -1
+	}
+	tr, err := pipeline.Trace(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, pipeline.TraceOptions{TaskID: task, LogLines: logLines})
+	if err != nil {
+		return "", inSource(err)
+	}
+	if format == "markdown" {
+		return tr.Markdown(), nil
+	}
+	return tr.String(), nil
+}
+
+// Logs of the service's containers (those logging with awslogs and a
+// stream prefix) over a recent window, oldest first, one line each:
+// time, container/task and message. With --follow, new lines are also
+// printed as they come, until --timeout.
+// +cache="never"
+func (s *EcsService) Logs(
+	ctx context.Context,
+	// How far back to start, such as 10m or 2h.
+	// +default="10m"
+	since string,
+	// Keep reading new lines until --timeout.
+	// +optional
+	follow bool,
+	// How long to follow, such as 5m; 10m when empty.
+	// +optional
+	timeout string,
+) (string, error) {
+	window, err := time.ParseDuration(since)
+	if err != nil || window <= 0 {
+		return "", fmt.Errorf("--since %q: want a duration such as 10m", since)
+	}
+	c, wait, err := s.prepare(ctx, timeout)
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	opts := pipeline.LogsOptions{Since: window, Follow: follow, Timeout: wait.Timeout, Out: &out}
+	if follow {
+		opts.Out = io.MultiWriter(&out, os.Stderr) // seen while it runs, returned at the end
+	}
+	if _, err := pipeline.Logs(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, opts); err != nil {
+		return out.String(), inSource(err)
+	}
+	return out.String(), nil
+}
+
+// checkFormat accepts the output formats of the reading functions.
+func checkFormat(format string) error {
+	if format != "text" && format != "markdown" {
+		return fmt.Errorf("--format %q: want text or markdown", format)
+	}
+	return nil
+}
