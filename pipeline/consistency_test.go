@@ -114,3 +114,26 @@ func TestDeployUpdateNotAppliedIsBounded(t *testing.T) {
 		t.Errorf("%d UpdateService calls, want 1", n)
 	}
 }
+
+// TestWaitSuccessNeedsSuccessfulServiceDeployment: the deployment's
+// rollout state is COMPLETED but its service deployment says IN_PROGRESS
+// for five more reads. Success is declared only once it says SUCCESSFUL,
+// however many reads that takes.
+func TestWaitSuccessNeedsSuccessfulServiceDeployment(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	lag := 5
+	api := e.tampered(func(op string, status int, body []byte) (int, []byte) {
+		if op == "DescribeServiceDeployments" && lag > 0 && bytes.Contains(body, []byte(`"status":"SUCCESSFUL"`)) {
+			lag--
+			return status, bytes.ReplaceAll(body, []byte(`"status":"SUCCESSFUL"`), []byte(`"status":"IN_PROGRESS"`))
+		}
+		return status, body
+	})
+	res, err := pipeline.Deploy(e.ctx, api, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil)})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if res.Outcome != pipeline.OutcomeSucceeded || res.Wait.ServiceDeploymentStatus != "SUCCESSFUL" || lag != 0 {
+		t.Errorf("outcome %s with service deployment %s, %d lagging reads left", res.Outcome, res.Wait.ServiceDeploymentStatus, lag)
+	}
+}

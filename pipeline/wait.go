@@ -50,7 +50,6 @@ const (
 	pollInitial     = 8
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
-	maxConfirmTries = 3
 	maxMissingPolls = 3
 )
 
@@ -307,7 +306,6 @@ type waiter struct {
 	sdStatus         string
 	seen             map[string]bool
 	polls            int
-	confirms         int
 	missing          int
 	start            time.Time
 }
@@ -407,10 +405,10 @@ func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool
 		switch sd := w.describeServiceDeployment(ctx); {
 		case sd == nil, sd.Status == types.ServiceDeploymentStatusSuccessful:
 		case sd.Status == types.ServiceDeploymentStatusPending || sd.Status == types.ServiceDeploymentStatusInProgress:
-			// The history may lag the deployment by a moment.
-			if w.confirms++; w.confirms < maxConfirmTries {
-				return nil, false, nil
-			}
+			// The history may lag the deployment: only its SUCCESSFUL
+			// ends the wait, however many reads it takes (the deadline
+			// bounds them).
+			return nil, false, nil
 		default:
 			return w.failed(ctx, s, dep)
 		}
