@@ -136,6 +136,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
 		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
 	}
+	if s := deploymentStrategy(svc, update); s != "" && s != types.DeploymentStrategyRolling {
+		return nil, fmt.Errorf("deploying: service %q uses the %s deployment strategy; only ROLLING deployments are followed", cfg.Service, s)
+	}
 	if td == nil {
 		ref := aws.ToString(svc.TaskDefinition)
 		if opts.LatestTaskDefinition {
@@ -200,6 +203,18 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		return res, fmt.Errorf("deploying %s: %w", shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
 	return res, nil
+}
+
+// deploymentStrategy is the strategy the update deploys with: the one the
+// service definition sets, else the service's own.
+func deploymentStrategy(svc *types.Service, update *ecs.UpdateServiceInput) types.DeploymentStrategy {
+	if c := update.DeploymentConfiguration; c != nil && c.Strategy != "" {
+		return c.Strategy
+	}
+	if c := svc.DeploymentConfiguration; c != nil {
+		return c.Strategy
+	}
+	return ""
 }
 
 // ErrUpdateNotApplied is returned (wrapped) when UpdateService got no
