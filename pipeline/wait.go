@@ -50,6 +50,10 @@ const (
 	pollInitial     = 8
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
+	// postDeadlineGrace is how long past the timeout Wait may spend
+	// reading how the deployment ended (its status, the stopped tasks'
+	// reasons), whatever fails: the timeout is a hard bound.
+	postDeadlineGrace = 5 * time.Second
 	maxMissingPolls = 3
 )
 
@@ -308,11 +312,18 @@ type waiter struct {
 	polls            int
 	missing          int
 	start            time.Time
+	until            time.Time // retries end here, by clock: deadline + grace
 }
 
-func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, error) {
+func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
 	w.start = w.clock.Now()
 	deadline := w.start.Add(timeout)
+	w.until = deadline.Add(postDeadlineGrace)
+	// The same bound in wall time cuts off calls that hang or that the SDK
+	// keeps retrying.
+	ctx, cancel := context.WithTimeout(parent, timeout+postDeadlineGrace)
+	defer cancel()
+	cut := func() bool { return ctx.Err() != nil && parent.Err() == nil }
 	bucket := tokenBucket{tokens: pollInitial, last: w.start}
 	if w.sdArn == "" {
 		w.sdArn = w.findServiceDeployment(ctx)
@@ -327,6 +338,8 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 		s, err := describeService(ctx, w.api, w.cluster, w.service)
 		var sleep time.Duration
 		switch {
+		case err != nil && cut():
+			return w.timedOut(ctx, svc, timeout)
 		case err != nil && !transient(ctx, err):
 			return nil, w.aborted(svc, err)
 		case err != nil:
@@ -357,6 +370,9 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 			sleep = deadline.Sub(now)
 		}
 		if err := w.clock.Sleep(ctx, sleep); err != nil {
+			if cut() {
+				return w.timedOut(ctx, svc, timeout)
+			}
 			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
 		}
 	}
@@ -592,7 +608,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := retrying(ctx, w.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+	out, err := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
 		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
 	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
@@ -606,7 +622,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 // stoppedTasks returns the de-duplicated reasons the deployment's tasks
 // stopped for, retrying each call's transient errors; nil if unreadable.
 func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
-	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock}, w.cluster, w.id())
+	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock, w.until}, w.cluster, w.id())
 	return st
 }
 
@@ -616,16 +632,17 @@ func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
 type patientTaskReader struct {
 	api   TaskReader
 	clock Clock
+	until time.Time
 }
 
 func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
 		return p.api.ListTasks(ctx, in, optFns...)
 	})
 }
 
 func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
 		return p.api.DescribeTasks(ctx, in, optFns...)
 	})
 }
@@ -721,6 +738,21 @@ func (b *tokenBucket) wait(now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / pollRate * float64(time.Second))
+}
+
+// retryingUntil is retrying that neither retries nor sleeps past until
+// on clock.
+func retryingUntil[T any](ctx context.Context, clock Clock, until time.Time, retry func(error) bool, f func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := f()
+		now := clock.Now()
+		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) || !now.Before(until) {
+			return v, err
+		}
+		if clock.Sleep(ctx, min(errorBackoff(n), until.Sub(now))) != nil {
+			return v, err
+		}
+	}
 }
 
 // errorBackoff is the pause after the nth transient error in a row:
