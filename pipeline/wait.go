@@ -50,12 +50,13 @@ const (
 	pollInitial     = 8
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
-	// postDeadlineGrace is how long past the timeout Wait may spend
-	// reading how the deployment ended (its status, the stopped tasks'
-	// reasons), whatever fails: the timeout is a hard bound.
-	postDeadlineGrace = 5 * time.Second
 	maxMissingPolls = 3
 )
+
+// postDeadlineGrace is how long past the timeout Wait may spend reading
+// how the deployment ended (its status, the stopped tasks' reasons),
+// whatever fails: the timeout is a hard bound.
+const postDeadlineGrace = 5 * time.Second
 
 // Clock tells the time and sleeps. Wait uses it for its intervals and its
 // deadline; tests substitute a simulated clock.
