@@ -136,6 +136,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
 		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
 	}
+	if s := deploymentStrategy(svc, update); s != "" && s != types.DeploymentStrategyRolling {
+		return nil, fmt.Errorf("deploying: service %q uses the %s deployment strategy; only ROLLING deployments are followed", cfg.Service, s)
+	}
 	if td == nil {
 		ref := aws.ToString(svc.TaskDefinition)
 		if opts.LatestTaskDefinition {
@@ -202,6 +205,18 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	return res, nil
 }
 
+// deploymentStrategy is the strategy the update deploys with: the one the
+// service definition sets, else the service's own.
+func deploymentStrategy(svc *types.Service, update *ecs.UpdateServiceInput) types.DeploymentStrategy {
+	if c := update.DeploymentConfiguration; c != nil && c.Strategy != "" {
+		return c.Strategy
+	}
+	if c := svc.DeploymentConfiguration; c != nil {
+		return c.Strategy
+	}
+	return ""
+}
+
 // ErrUpdateNotApplied is returned (wrapped) when UpdateService got no
 // clear answer (a 5xx, a broken connection) and the service shows no new
 // deployment of the task definition. Deploy never repeats such a call: it
@@ -213,29 +228,47 @@ var ErrUpdateNotApplied = errors.New("service update not applied")
 // ECS started the deployment. It reads the service (retrying transient
 // errors, which is safe) and returns it when its PRIMARY deployment is new
 // since before (not among before's deployments) and deploys taskDef: that
-// deployment is the update's and Deploy follows it. Otherwise it returns
-// an error naming what the service still runs. Client errors (4xx) are
-// definite answers and returned as they are.
+// deployment is the update's and Deploy follows it. DescribeServices is
+// eventually consistent, so a read that still shows the old deployments
+// proves nothing: it reads again every pollFast for updateSettle before
+// concluding, and then returns an error naming what the service still
+// runs. Client errors (4xx) are definite answers and returned as they are.
 func updateApplied(ctx context.Context, api ServiceDescriber, clock Clock, cfg *Config, before *types.Service, taskDef string, err error) (*types.Service, error) {
 	var ae smithy.APIError
 	if ctx.Err() != nil || isThrottle(err) || (errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient) {
 		return nil, err
 	}
-	svc, derr := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
-		return describeService(ctx, api, cfg.Cluster, cfg.Service)
-	})
-	if derr != nil {
-		return nil, fmt.Errorf("%w; whether it was applied is unknown (%w), so it was not retried: check the service before deploying again", err, derr)
-	}
-	if p := primaryDeployment(svc); p != nil && aws.ToString(p.TaskDefinition) == taskDef && findDeployment(before, aws.ToString(p.Id)) == nil {
-		return svc, nil
+	giveUp := clock.Now().Add(updateSettle)
+	var svc *types.Service
+	for {
+		var derr error
+		svc, derr = retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+			return describeService(ctx, api, cfg.Cluster, cfg.Service)
+		})
+		if derr != nil {
+			return nil, fmt.Errorf("%w; whether it was applied is unknown (%w), so it was not retried: check the service before deploying again", err, derr)
+		}
+		if p := primaryDeployment(svc); p != nil && aws.ToString(p.TaskDefinition) == taskDef && findDeployment(before, aws.ToString(p.Id)) == nil {
+			return svc, nil
+		}
+		if !clock.Now().Before(giveUp) {
+			break
+		}
+		if serr := clock.Sleep(ctx, pollFast); serr != nil {
+			return nil, fmt.Errorf("%w; whether it was applied is unknown (%w), so it was not retried: check the service before deploying again", err, serr)
+		}
 	}
 	running := "no PRIMARY deployment"
 	if p := primaryDeployment(svc); p != nil {
 		running = fmt.Sprintf("PRIMARY deployment %s of %s", aws.ToString(p.Id), shortTaskDefinition(aws.ToString(p.TaskDefinition)))
 	}
-	return nil, fmt.Errorf("%w: %w; the service shows %s and no new deployment of %s, so it was not retried (a second UpdateService could start a second deployment)", ErrUpdateNotApplied, err, running, shortTaskDefinition(taskDef))
+	return nil, fmt.Errorf("%w: %w; for %s the service showed %s and no new deployment of %s, so it was not retried (a second UpdateService could start a second deployment)", ErrUpdateNotApplied, err, updateSettle, running, shortTaskDefinition(taskDef))
 }
+
+// updateSettle is how long updateApplied keeps reading the service for a
+// deployment that an unanswered UpdateService may have started: ECS reads
+// are eventually consistent, usually within seconds.
+const updateSettle = 15 * time.Second
 
 // applyServiceDefinition copies into u every field of the rendered service
 // definition that UpdateService takes. Not sent: the desired count (only

@@ -20,10 +20,12 @@ type ServiceDescriber interface {
 }
 
 // ServiceDeploymentReader is the part of the ECS client that reads the
-// service deployment history, the authoritative outcome of a deployment.
+// service deployment history, the authoritative outcome of a deployment,
+// and the service revisions that say what each one deployed.
 type ServiceDeploymentReader interface {
 	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
 	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	DescribeServiceRevisions(ctx context.Context, in *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
 }
 
 // TaskReader is the part of the ECS client that finds stopped tasks and

@@ -115,6 +115,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		if dep != nil {
 			res.To = aws.ToString(dep.TaskDefinition)
 		}
+		newSD = sdArn // the rollback's outcome is the stopped one's ROLLBACK_SUCCESSFUL
 	} else {
 		out, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster:        aws.String(cfg.Cluster),
@@ -136,7 +137,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		if dep == nil {
 			return res, fmt.Errorf("rolling back: service %q shows no rollback deployment after stopping %s", cfg.Service, sdArn)
 		}
-		wr, err := follow(ctx, api, cfg, opts.Wait, *dep, newSD)
+		wr, err := followServiceDeployment(ctx, api, cfg, opts.Wait, *dep, newSD, res.Method == RollbackStopDeployment)
 		if wr != nil {
 			res.Wait, res.Outcome = wr, wr.Outcome
 		}

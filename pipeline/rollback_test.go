@@ -84,3 +84,38 @@ func TestRollbackAfterDeployment(t *testing.T) {
 		t.Errorf("rolling back past the first revision: %v", err)
 	}
 }
+
+// TestRollbackRightAfterDeploymentStarts stops a deployment two seconds
+// after it started: the rollback deployment must be matched to the stopped
+// service deployment as its rollback (ROLLBACK_SUCCESSFUL is its success),
+// both by Rollback and by a Wait that has to find it, never by guessing
+// from creation times close together.
+func TestRollbackRightAfterDeploymentStarts(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	e.srv.SetBehavior("registry.example.com/web:v2", ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: time.Minute})
+	if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Second)
+	res, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{Wait: e.waitOpts(nil)})
+	if err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if res.Method != pipeline.RollbackStopDeployment || res.Outcome != pipeline.OutcomeSucceeded || res.Wait.ServiceDeploymentStatus != "ROLLBACK_SUCCESSFUL" || res.To != e.v1 {
+		t.Errorf("rollback %s %s (service deployment %s) to %s", res.Method, res.Outcome, res.Wait.ServiceDeploymentStatus, res.To)
+	}
+
+	// The same, followed by Wait alone.
+	if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true, ForceNewDeployment: true, SkipTaskDefinition: true, LatestTaskDefinition: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Second)
+	rb, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{NoWait: true})
+	if err != nil || rb.Method != pipeline.RollbackStopDeployment || rb.DeploymentID == "" {
+		t.Fatalf("Rollback: %v %+v", err, rb)
+	}
+	wr, err := pipeline.Wait(e.ctx, e.ecs, e.cfg, pipeline.WaitOptions{DeploymentID: rb.DeploymentID, Clock: simClock{e.clock}})
+	if err != nil || wr.Outcome != pipeline.OutcomeSucceeded || wr.ServiceDeploymentArn != rb.StoppedServiceDeploymentArn || wr.ServiceDeploymentStatus != "ROLLBACK_SUCCESSFUL" {
+		t.Fatalf("Wait: %v %+v", err, wr)
+	}
+}

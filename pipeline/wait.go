@@ -50,9 +50,13 @@ const (
 	pollInitial     = 8
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
-	maxConfirmTries = 3
 	maxMissingPolls = 3
 )
+
+// postDeadlineGrace is how long past the timeout Wait may spend reading
+// how the deployment ended (its status, the stopped tasks' reasons),
+// whatever fails: the timeout is a hard bound.
+const postDeadlineGrace = 5 * time.Second
 
 // Clock tells the time and sleeps. Wait uses it for its intervals and its
 // deadline; tests substitute a simulated clock.
@@ -274,20 +278,31 @@ func Wait(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions) (*Wai
 	if dep == nil {
 		return nil, fmt.Errorf("waiting: service %q has no deployment %q", cfg.Service, opts.DeploymentID)
 	}
-	return follow(ctx, api, cfg, opts, *dep, aws.ToString(svc.CurrentServiceDeployment))
+	// The service's current service deployment need not be dep's (dep may
+	// be an older one, or a rollback): find it.
+	return follow(ctx, api, cfg, opts, *dep, "")
 }
 
-// follow waits for dep; sdArn is its service deployment if known.
+// follow waits for dep; sdArn is the service deployment whose target it
+// is, if known.
 func follow(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep types.Deployment, sdArn string) (*WaitResult, error) {
+	return followServiceDeployment(ctx, api, cfg, opts, dep, sdArn, false)
+}
+
+// followServiceDeployment waits for dep, the target of the service
+// deployment sdArn or, with rollback, the deployment rolling sdArn back
+// (whose success is sdArn's ROLLBACK_SUCCESSFUL).
+func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep types.Deployment, sdArn string, rollback bool) (*WaitResult, error) {
 	w := &waiter{
-		api:     api,
-		clock:   opts.Clock,
-		events:  opts.Events,
-		cluster: cfg.Cluster,
-		service: cfg.Service,
-		dep:     dep,
-		sdArn:   sdArn,
-		seen:    map[string]bool{},
+		api:        api,
+		clock:      opts.Clock,
+		events:     opts.Events,
+		cluster:    cfg.Cluster,
+		service:    cfg.Service,
+		dep:        dep,
+		sdArn:      sdArn,
+		sdRollback: rollback,
+		seen:       map[string]bool{},
 	}
 	if w.clock == nil {
 		w.clock = SystemClock{}
@@ -317,20 +332,27 @@ type waiter struct {
 	cluster, service string
 	dep              types.Deployment // as first seen
 	sdArn            string
+	sdRollback       bool // dep rolls sdArn back rather than being its target
 	sdStatus         string
 	seen             map[string]bool
 	polls            int
-	confirms         int
 	missing          int
 	start            time.Time
+	until            time.Time // retries end here, by clock: deadline + grace
 }
 
-func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, error) {
+func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
 	w.start = w.clock.Now()
 	deadline := w.start.Add(timeout)
+	w.until = deadline.Add(postDeadlineGrace)
+	// The same bound in wall time cuts off calls that hang or that the SDK
+	// keeps retrying.
+	ctx, cancel := context.WithTimeout(parent, timeout+postDeadlineGrace)
+	defer cancel()
+	cut := func() bool { return ctx.Err() != nil && parent.Err() == nil }
 	bucket := tokenBucket{tokens: pollInitial, last: w.start}
 	if w.sdArn == "" {
-		w.sdArn = w.findServiceDeployment(ctx)
+		w.sdArn, w.sdRollback = w.findServiceDeployment(ctx)
 	}
 	interval := pollFast
 	var last string
@@ -342,6 +364,8 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 		s, err := describeService(ctx, w.api, w.cluster, w.service)
 		var sleep time.Duration
 		switch {
+		case err != nil && cut():
+			return w.timedOut(ctx, svc, timeout)
 		case err != nil && !transient(ctx, err):
 			return nil, w.aborted(svc, err)
 		case err != nil:
@@ -372,6 +396,9 @@ func (w *waiter) run(ctx context.Context, timeout time.Duration) (*WaitResult, e
 			sleep = deadline.Sub(now)
 		}
 		if err := w.clock.Sleep(ctx, sleep); err != nil {
+			if cut() {
+				return w.timedOut(ctx, svc, timeout)
+			}
 			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
 		}
 	}
@@ -417,13 +444,17 @@ func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool
 		if !completed {
 			return nil, false, nil
 		}
+		succeeded, running := []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusSuccessful}, []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress}
+		if w.sdRollback {
+			succeeded, running = []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackSuccessful}, []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress}
+		}
 		switch sd := w.describeServiceDeployment(ctx); {
-		case sd == nil, sd.Status == types.ServiceDeploymentStatusSuccessful:
-		case sd.Status == types.ServiceDeploymentStatusPending || sd.Status == types.ServiceDeploymentStatusInProgress:
-			// The history may lag the deployment by a moment.
-			if w.confirms++; w.confirms < maxConfirmTries {
-				return nil, false, nil
-			}
+		case sd == nil, slices.Contains(succeeded, sd.Status):
+		case slices.Contains(running, sd.Status):
+			// The history may lag the deployment: only its SUCCESSFUL
+			// ends the wait, however many reads it takes (the deadline
+			// bounds them).
+			return nil, false, nil
 		default:
 			return w.failed(ctx, s, dep)
 		}
@@ -458,9 +489,11 @@ func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deploy
 		}
 	}
 	switch {
-	case status == "ROLLBACK_FAILED":
+	case w.sdRollback && status == "ROLLBACK_FAILED":
+		e.Outcome = OutcomeFailed // dep is the rollback, and it failed
+	case !w.sdRollback && status == "ROLLBACK_FAILED":
 		e.Outcome = OutcomeRollbackFailed
-	case strings.HasPrefix(status, "ROLLBACK_"):
+	case !w.sdRollback && strings.HasPrefix(status, "ROLLBACK_"):
 		e.Outcome = OutcomeRolledBack
 	case failed && stillPrimary:
 		e.Outcome = OutcomeFailed
@@ -572,33 +605,80 @@ func (w *waiter) stream(events []types.ServiceEvent) {
 	}
 }
 
-// findServiceDeployment finds the service deployment of w.dep: the one
-// whose ARN ends in the deployment's number, else the one created closest
-// to it (within 5 s). Errors are not fatal: without it Wait relies on the
-// deployment's rollout state alone.
-func (w *waiter) findServiceDeployment(ctx context.Context) string {
+// findServiceDeployment finds the service deployment of w.dep and
+// whether w.dep is its target or its rollback. Nothing in a service
+// deployment names its deployment (its ARN ends in a random id), so it
+// matches what the API does say: the task definition of the target
+// revision (of the rollback revision), and a creation time (a rollback
+// start) within sdMatchWindow of the deployment's, the closest winning.
+// Errors are not fatal: without it Wait relies on the deployment's rollout
+// state alone.
+func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollback bool) {
 	created := aws.ToTime(w.dep.CreatedAt)
-	out, err := w.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
-		Cluster:   aws.String(w.cluster),
-		Service:   aws.String(w.service),
-		CreatedAt: &types.CreatedAt{After: aws.Time(created.Add(-time.Minute))},
+	near := func(t *time.Time) bool { return t != nil && t.Sub(created).Abs() <= sdMatchWindow }
+	list, err := w.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster:    aws.String(w.cluster),
+		Service:    aws.String(w.service),
+		MaxResults: aws.Int32(20), // newest first; DescribeServiceDeployments takes 20
 	})
+	if err != nil || len(list.ServiceDeployments) == 0 {
+		return "", false
+	}
+	var arns []string
+	for _, b := range list.ServiceDeployments {
+		arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+	}
+	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns})
 	if err != nil {
-		return ""
+		return "", false
 	}
-	suffix := "/" + strings.TrimPrefix(w.id(), "ecs-svc/")
-	best, bestGap := "", 5*time.Second
+	var revs []string
 	for _, sd := range out.ServiceDeployments {
-		arn := aws.ToString(sd.ServiceDeploymentArn)
-		if strings.HasSuffix(arn, suffix) {
-			return arn
+		if r := sd.TargetServiceRevision; r != nil && near(sd.CreatedAt) {
+			revs = append(revs, aws.ToString(r.Arn))
 		}
-		if gap := aws.ToTime(sd.CreatedAt).Sub(created).Abs(); gap <= bestGap {
-			best, bestGap = arn, gap
+		if r := sd.Rollback; r != nil && near(r.StartedAt) {
+			revs = append(revs, aws.ToString(r.ServiceRevisionArn))
 		}
 	}
-	return best
+	slices.Sort(revs)
+	if revs = slices.Compact(revs); len(revs) == 0 {
+		return "", false
+	}
+	taskDef := map[string]string{}
+	for chunk := range slices.Chunk(revs, 20) {
+		rv, err := w.api.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: chunk})
+		if err != nil {
+			return "", false
+		}
+		for _, r := range rv.ServiceRevisions {
+			taskDef[aws.ToString(r.ServiceRevisionArn)] = aws.ToString(r.TaskDefinition)
+		}
+	}
+	want := aws.ToString(w.dep.TaskDefinition)
+	bestGap := sdMatchWindow + 1
+	consider := func(sd types.ServiceDeployment, rev *string, at *time.Time, isRollback bool) {
+		if rev == nil || !near(at) || taskDef[aws.ToString(rev)] != want {
+			return
+		}
+		if gap := at.Sub(created).Abs(); gap < bestGap {
+			arn, rollback, bestGap = aws.ToString(sd.ServiceDeploymentArn), isRollback, gap
+		}
+	}
+	for _, sd := range out.ServiceDeployments {
+		if r := sd.TargetServiceRevision; r != nil {
+			consider(sd, r.Arn, sd.CreatedAt, false)
+		}
+		if r := sd.Rollback; r != nil {
+			consider(sd, r.ServiceRevisionArn, r.StartedAt, true)
+		}
+	}
+	return arn, rollback
 }
+
+// sdMatchWindow bounds the gap between a deployment's creation and that of
+// its service deployment (or the start of the rollback it is).
+const sdMatchWindow = time.Minute
 
 // describeServiceDeployment reads the service deployment, nil when unknown
 // or unreadable. Transient errors are retried: the status is the
@@ -607,7 +687,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := retrying(ctx, w.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+	out, err := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
 		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
 	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
@@ -621,7 +701,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 // stoppedTasks returns the de-duplicated reasons the deployment's tasks
 // stopped for, retrying each call's transient errors; nil if unreadable.
 func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
-	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock}, w.cluster, w.id())
+	st, _ := listStoppedTasks(ctx, patientTaskReader{w.api, w.clock, w.until}, w.cluster, w.id())
 	return st
 }
 
@@ -631,16 +711,17 @@ func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
 type patientTaskReader struct {
 	api   TaskReader
 	clock Clock
+	until time.Time
 }
 
 func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
 		return p.api.ListTasks(ctx, in, optFns...)
 	})
 }
 
 func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
 		return p.api.DescribeTasks(ctx, in, optFns...)
 	})
 }
@@ -736,6 +817,21 @@ func (b *tokenBucket) wait(now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / pollRate * float64(time.Second))
+}
+
+// retryingUntil is retrying that neither retries nor sleeps past until
+// on clock.
+func retryingUntil[T any](ctx context.Context, clock Clock, until time.Time, retry func(error) bool, f func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := f()
+		now := clock.Now()
+		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) || !now.Before(until) {
+			return v, err
+		}
+		if clock.Sleep(ctx, min(errorBackoff(n), until.Sub(now))) != nil {
+			return v, err
+		}
+	}
 }
 
 // errorBackoff is the pause after the nth transient error in a row:

@@ -66,7 +66,8 @@ func (s *Simulator) deploy(svc *service, taskDef string) *deployment {
 	d := s.startDeployment(svc, taskDef)
 	cb := svc.DeploymentConfiguration.DeploymentCircuitBreaker
 	sd := &serviceDeployment{
-		ServiceDeploymentArn:    s.arn("service-deployment/" + svc.cluster.ClusterName + "/" + svc.ServiceName + "/" + strings.TrimPrefix(d.ID, "ecs-svc/")),
+		// As in ECS, the ARN ends in a random id unrelated to the deployment.
+		ServiceDeploymentArn:    s.arn("service-deployment/" + svc.cluster.ClusterName + "/" + svc.ServiceName + "/" + newServiceDeploymentID()),
 		ServiceArn:              svc.ServiceArn,
 		ClusterArn:              svc.ClusterArn,
 		CreatedAt:               epochTime(s.now),
@@ -92,9 +93,8 @@ func (s *Simulator) deploy(svc *service, taskDef string) *deployment {
 // startDeployment makes a PRIMARY deployment of taskDef and demotes the
 // previous one to ACTIVE.
 func (s *Simulator) startDeployment(svc *service, taskDef string) *deployment {
-	id := newDigits(19)
 	d := &deployment{
-		ID:                   "ecs-svc/" + id,
+		ID:                   "ecs-svc/" + newDigits(19),
 		Status:               "PRIMARY",
 		TaskDefinition:       taskDef,
 		DesiredCount:         svc.DesiredCount,
@@ -104,8 +104,9 @@ func (s *Simulator) startDeployment(svc *service, taskDef string) *deployment {
 		PlatformVersion:      svc.PlatformVersion,
 		NetworkConfiguration: svc.NetworkConfiguration,
 		RolloutState:         "IN_PROGRESS",
-		revisionArn:          s.arn("service-revision/" + svc.cluster.ClusterName + "/" + svc.ServiceName + "/" + id),
+		revisionArn:          s.arn("service-revision/" + svc.cluster.ClusterName + "/" + svc.ServiceName + "/" + newDigits(19)),
 	}
+	svc.revisions = append(svc.revisions, d)
 	d.RolloutStateReason = "ECS deployment " + d.ID + " in progress."
 	for _, old := range svc.Deployments {
 		old.Status = "ACTIVE"
@@ -312,6 +313,8 @@ func (s *Simulator) rollback(svc *service, sd *serviceDeployment, reason string)
 	sd.Status = "ROLLBACK_REQUESTED" // so that the new deployment does not supersede it
 	rb := s.startDeployment(svc, target.TaskDefinition)
 	rb.rollbackOf = sd
+	svc.revisions = svc.revisions[:len(svc.revisions)-1]
+	rb.revisionArn = target.revisionArn // ECS deploys the completed revision again
 	sd.Status = "ROLLBACK_IN_PROGRESS"
 	sd.StatusReason = reason
 	sd.UpdatedAt = epochTime(s.now)

@@ -59,8 +59,14 @@ func TestUpdateToHealthyDefinitionCompletes(t *testing.T) {
 	if sd.Status != types.ServiceDeploymentStatusSuccessful || sd.FinishedAt == nil {
 		t.Errorf("service deployment = %s finished %v, want SUCCESSFUL with finishedAt", sd.Status, sd.FinishedAt)
 	}
-	if !strings.Contains(aws.ToString(sd.ServiceDeploymentArn), ":service-deployment/prod/web/") {
-		t.Errorf("service deployment ARN %s", aws.ToString(sd.ServiceDeploymentArn))
+	// As in ECS, the ARN ends in a random id, not the deployment's number,
+	// and the target revision says what was deployed.
+	if arn := aws.ToString(sd.ServiceDeploymentArn); !regexp.MustCompile(`:service-deployment/prod/web/[A-Z0-9]{8}-[A-Za-z0-9]{12}$`).MatchString(arn) || strings.HasSuffix(arn, strings.TrimPrefix(id, "ecs-svc/")) {
+		t.Errorf("service deployment ARN %s (deployment %s)", arn, id)
+	}
+	revs, err := e.ecs.DescribeServiceRevisions(e.ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{aws.ToString(sd.TargetServiceRevision.Arn)}})
+	if err != nil || len(revs.ServiceRevisions) != 1 || aws.ToString(revs.ServiceRevisions[0].TaskDefinition) != v2 {
+		t.Errorf("target revision %s: %v %+v", aws.ToString(sd.TargetServiceRevision.Arn), err, revs)
 	}
 	for _, want := range [][]string{
 		{"(service web) has started 2 tasks: (task "},
@@ -228,7 +234,7 @@ func TestTimeScaleRunsFiveMinuteDeploymentQuickly(t *testing.T) {
 	// Start 1m, healthy 3m later, old tasks drain for 1m: five minutes.
 	b := ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: 3 * time.Minute, DrainDelay: time.Minute}
 	srv := ecssim.NewServer(t, ecssim.WithTimeScale(1200), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(b))
-	e := &env{t: t, ctx: t.Context(), srv: srv, ecs: srv.ECSClient()}
+	e := &env{t: t, ctx: t.Context(), srv: srv, ecs: srv.ECSClient(), sds: map[string]string{}}
 	v1 := e.register("web", "web:1")
 	v2 := e.register("web", "web:2")
 	if _, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String(v1), DesiredCount: aws.Int32(2)}); err != nil {

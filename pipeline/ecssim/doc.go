@@ -20,8 +20,12 @@
 //   - The deployment circuit breaker (threshold: half the desired count
 //     within [3, 200]), with and without rollback, and
 //     StopServiceDeployment with stop type ROLLBACK; service deployments
-//     (List/DescribeServiceDeployments) with their statuses, and service
-//     events in ECS's wording, newest first, at most 100.
+//     (List/DescribeServiceDeployments) with their statuses, ARNs ending
+//     in a random id as in ECS (nothing in them names the deployment),
+//     the service's currentServiceDeployment, service revisions
+//     (DescribeServiceRevisions: a rollback deploys the completed revision
+//     again), and service events in ECS's wording, newest first, at most
+//     100.
 //   - Tasks (ListTasks, DescribeTasks) whose behaviour is scripted per task
 //     definition with a Behavior: healthy after a delay, failing health
 //     checks, an essential container exiting, failing to start.
@@ -61,7 +65,7 @@
 // capacity providers, load balancers beyond the target group named in
 // health check failures, blue/green and external
 // deployment controllers, task sets, standalone tasks (RunTask, StopTask),
-// CloudWatch alarms, Service Connect, daemon services, service revisions
-// (DescribeServiceRevisions), the ABORT stop type, and API rate limits other
+// CloudWatch alarms, Service Connect, daemon services, the ABORT
+// stop type, and API rate limits other
 // than those injected as faults.
 package ecssim

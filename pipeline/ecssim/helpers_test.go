@@ -2,6 +2,7 @@ package ecssim_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +24,16 @@ type env struct {
 	srv   *ecssim.Server
 	clock *ecssim.ManualClock
 	ecs   *ecs.Client
+	// sds maps the deployments update started to their service
+	// deployments: nothing in a service deployment names its deployment.
+	sds map[string]string
 }
 
 func newEnv(t *testing.T, opts ...ecssim.Option) *env {
 	t.Helper()
 	clock := ecssim.NewManualClock(start)
 	srv := ecssim.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod")}, opts...)...)
-	return &env{t: t, ctx: context.Background(), srv: srv, clock: clock, ecs: srv.ECSClient()}
+	return &env{t: t, ctx: context.Background(), srv: srv, clock: clock, ecs: srv.ECSClient(), sds: map[string]string{}}
 }
 
 // register registers a task definition of family with one container.
@@ -111,35 +115,40 @@ func (e *env) update(td string) *types.Service {
 	if err != nil {
 		e.t.Fatalf("updating service: %v", err)
 	}
+	if out.Service.CurrentServiceDeployment == nil {
+		e.t.Fatal("UpdateService answered no currentServiceDeployment")
+	}
+	e.sds[aws.ToString(out.Service.Deployments[0].Id)] = aws.ToString(out.Service.CurrentServiceDeployment)
 	return out.Service
 }
 
-// serviceDeployment describes the service deployment whose target is the
-// deployment with id.
+// serviceDeployment describes the service deployment of the deployment
+// with id, which update started, and checks that the list agrees.
 func (e *env) serviceDeployment(deploymentID string) types.ServiceDeployment {
 	e.t.Helper()
+	arn, ok := e.sds[deploymentID]
+	if !ok {
+		e.t.Fatalf("deployment %s was not started by update", deploymentID)
+	}
+	out, err := e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		e.t.Fatalf("describing service deployment: %v", err)
+	}
+	if len(out.ServiceDeployments) != 1 {
+		e.t.Fatalf("described %d service deployments, failures %v", len(out.ServiceDeployments), out.Failures)
+	}
 	list, err := e.ecs.ListServiceDeployments(e.ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
 	if err != nil {
 		e.t.Fatalf("listing service deployments: %v", err)
 	}
-	suffix := "/" + strings.TrimPrefix(deploymentID, "ecs-svc/")
-	for _, b := range list.ServiceDeployments {
-		if strings.HasSuffix(aws.ToString(b.ServiceDeploymentArn), suffix) {
-			out, err := e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{*b.ServiceDeploymentArn}})
-			if err != nil {
-				e.t.Fatalf("describing service deployment: %v", err)
-			}
-			if len(out.ServiceDeployments) != 1 {
-				e.t.Fatalf("described %d service deployments, failures %v", len(out.ServiceDeployments), out.Failures)
-			}
-			if b.Status != out.ServiceDeployments[0].Status {
-				e.t.Errorf("list says %s, describe says %s", b.Status, out.ServiceDeployments[0].Status)
-			}
-			return out.ServiceDeployments[0]
-		}
+	i := slices.IndexFunc(list.ServiceDeployments, func(b types.ServiceDeploymentBrief) bool { return aws.ToString(b.ServiceDeploymentArn) == arn })
+	if i < 0 {
+		e.t.Fatalf("service deployment %s not listed", arn)
 	}
-	e.t.Fatalf("no service deployment for %s among %d", deploymentID, len(list.ServiceDeployments))
-	return types.ServiceDeployment{}
+	if b := list.ServiceDeployments[i]; b.Status != out.ServiceDeployments[0].Status {
+		e.t.Errorf("list says %s, describe says %s", b.Status, out.ServiceDeployments[0].Status)
+	}
+	return out.ServiceDeployments[0]
 }
 
 // stoppedTasks returns the stopped tasks a deployment started.

@@ -1,6 +1,7 @@
 package ecssim
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -232,4 +233,73 @@ func (s *Simulator) stopServiceDeployment(in *stopServiceDeploymentInput) (any, 
 		return nil, newAPIError(http.StatusBadRequest, "ConflictException", "The service deployment is %s and cannot be stopped.", sd.Status)
 	}
 	return map[string]any{"serviceDeploymentArn": sd.ServiceDeploymentArn}, nil
+}
+
+// serviceRevision is the wire shape of a service revision: what one
+// deployment deploys.
+type serviceRevision struct {
+	ServiceRevisionArn   string          `json:"serviceRevisionArn"`
+	ServiceArn           string          `json:"serviceArn"`
+	ClusterArn           string          `json:"clusterArn"`
+	TaskDefinition       string          `json:"taskDefinition"`
+	LaunchType           string          `json:"launchType,omitempty"`
+	PlatformVersion      string          `json:"platformVersion,omitempty"`
+	NetworkConfiguration json.RawMessage `json:"networkConfiguration,omitempty"`
+	CreatedAt            epochTime       `json:"createdAt"`
+}
+
+type describeServiceRevisionsInput struct {
+	ServiceRevisionArns []string `json:"serviceRevisionArns"`
+}
+
+func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) (any, *apiError) {
+	if len(in.ServiceRevisionArns) == 0 || len(in.ServiceRevisionArns) > 20 {
+		return nil, errInvalidParameter("serviceRevisionArns must contain between 1 and 20 items.")
+	}
+	found, failures := []serviceRevision{}, []failure{}
+	for _, arn := range in.ServiceRevisionArns {
+		svc, d := s.findServiceRevision(arn)
+		if d == nil {
+			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
+			continue
+		}
+		found = append(found, serviceRevision{
+			ServiceRevisionArn:   d.revisionArn,
+			ServiceArn:           svc.ServiceArn,
+			ClusterArn:           svc.ClusterArn,
+			TaskDefinition:       d.TaskDefinition,
+			LaunchType:           d.LaunchType,
+			PlatformVersion:      d.PlatformVersion,
+			NetworkConfiguration: d.NetworkConfiguration,
+			CreatedAt:            d.CreatedAt,
+		})
+	}
+	return map[string]any{"serviceRevisions": found, "failures": failures}, nil
+}
+
+// findServiceRevision resolves a service revision ARN to the deployment
+// that first deployed it.
+func (s *Simulator) findServiceRevision(arn string) (*service, *deployment) {
+	_, path, ok := strings.Cut(arn, ":service-revision/")
+	if !ok {
+		return nil, nil
+	}
+	parts := strings.Split(path, "/")
+	if len(parts) != 3 {
+		return nil, nil
+	}
+	c, ok := s.clusters[parts[0]]
+	if !ok {
+		return nil, nil
+	}
+	svc, ok := c.services[parts[1]]
+	if !ok {
+		return nil, nil
+	}
+	for _, d := range svc.revisions {
+		if d.revisionArn == arn {
+			return svc, d
+		}
+	}
+	return nil, nil
 }

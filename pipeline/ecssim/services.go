@@ -37,10 +37,12 @@ type service struct {
 	PropagateTags                 string                  `json:"propagateTags"`
 	EnableExecuteCommand          bool                    `json:"enableExecuteCommand"`
 	Tags                          []tag                   `json:"tags,omitempty"`
+	CurrentServiceDeployment      string                  `json:"currentServiceDeployment,omitempty"`
 
 	cluster            *cluster
 	lastCompleted      *deployment          // the newest deployment that completed
 	serviceDeployments []*serviceDeployment // oldest first
+	revisions          []*deployment        // one per service revision, oldest first
 }
 
 type deploymentController struct {
@@ -220,6 +222,9 @@ func (s *Simulator) activeTaskDef(ref string) (*taskDef, *apiError) {
 // serviceView returns a copy of svc for a response.
 func (s *Simulator) serviceView(svc *service, withTags bool) service {
 	v := *svc
+	if n := len(svc.serviceDeployments); n > 0 {
+		v.CurrentServiceDeployment = svc.serviceDeployments[n-1].ServiceDeploymentArn
+	}
 	if withTags {
 		v.Tags = s.tags[svc.ServiceArn]
 	}

@@ -290,6 +290,7 @@ var operations = map[string]handler{
 	"DeleteService":              op((*Simulator).deleteService),
 	"ListServiceDeployments":     op((*Simulator).listServiceDeployments),
 	"DescribeServiceDeployments": op((*Simulator).describeServiceDeployments),
+	"DescribeServiceRevisions":   op((*Simulator).describeServiceRevisions),
 	"StopServiceDeployment":      op((*Simulator).stopServiceDeployment),
 	"ListTasks":                  op((*Simulator).listTasks),
 	"DescribeTasks":              op((*Simulator).describeTasks),
@@ -373,6 +374,25 @@ func newDigits(n int) string {
 		sb.WriteByte(byte('0' + rand.IntN(10)))
 	}
 	return sb.String()
+}
+
+// newServiceDeploymentID returns a random id like the one ending a service
+// deployment ARN, e.g. "NCWGC2ZR-taawPAYrIaU5".
+func newServiceDeploymentID() string {
+	const upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	const mixed = upper + "abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 21)
+	for i := range b {
+		switch {
+		case i == 8:
+			b[i] = '-'
+		case i < 8:
+			b[i] = upper[rand.IntN(len(upper))]
+		default:
+			b[i] = mixed[rand.IntN(len(mixed))]
+		}
+	}
+	return string(b)
 }
 
 // newHexID returns a random 32-digit hexadecimal id, like a task id.
