@@ -69,6 +69,10 @@ type ContainerInfo struct {
 	Reason string
 }
 
+// maxTaskReadRetry bounds how long tasks and trace retry one throttled
+// or failing read before they give up.
+const maxTaskReadRetry = time.Minute
+
 // Tasks lists the running and recently stopped tasks of the config's
 // service, newest first: ListTasks for each desired status, then
 // DescribeTasks in batches of 100. Throttled calls are retried.
@@ -77,7 +81,7 @@ func Tasks(ctx context.Context, api TaskReader, cfg *Config, opts TasksOptions) 
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	api = patientTaskReader{api, clock}
+	api = patientTasks(api, clock, maxTaskReadRetry)
 	statuses := []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped}
 	if opts.Stopped {
 		statuses = statuses[1:]

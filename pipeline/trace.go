@@ -73,7 +73,7 @@ type TraceEntry struct {
 // recently stopped task.
 func Trace(ctx context.Context, api TraceAPI, logs LogStreamReader, cfg *Config, opts TraceOptions) (*TaskTrace, error) {
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
-	tasks := patientTaskReader{api, clock}
+	tasks := patientTasks(api, clock, maxTaskReadRetry)
 	var task *types.Task
 	if opts.TaskID != "" {
 		out, err := tasks.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cfg.Cluster), Tasks: []string{opts.TaskID}})
@@ -361,7 +361,7 @@ func traceDeployment(ctx context.Context, api WaitAPI, logs LogStreamReader, clo
 	}
 	ctx, cancel := context.WithTimeout(ctx, maxDeploymentTrace)
 	defer cancel()
-	tasks := patientTaskReader{api, clock}
+	tasks := patientTasks(api, clock, maxDeploymentTrace)
 	list, err := tasks.ListTasks(ctx, &ecs.ListTasksInput{
 		Cluster: aws.String(cluster), StartedBy: aws.String(deploymentID), DesiredStatus: types.DesiredStatusStopped, MaxResults: aws.Int32(100),
 	})

@@ -714,6 +714,12 @@ type patientTaskReader struct {
 	until time.Time
 }
 
+// patientTasks is a patientTaskReader that retries for up to d on clock:
+// the bound of a read that no deploy deadline limits.
+func patientTasks(api TaskReader, clock Clock, d time.Duration) patientTaskReader {
+	return patientTaskReader{api, clock, clock.Now().Add(d)}
+}
+
 func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
 		return p.api.ListTasks(ctx, in, optFns...)
