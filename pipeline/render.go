@@ -797,7 +797,7 @@ func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) (string
 	set.skip = map[string]bool{}
 	isDefault := slices.Contains(defaultPlugins, strings.ToLower(p.Name))
 	templates, natives := r.funcs(ctx), r.natives(ctx)
-	for name := range set.templates(ctx) {
+	for _, name := range slices.Sorted(maps.Keys(set.templates(ctx))) {
 		name = set.prefix + name
 		if _, taken := templates[name]; taken {
 			if isDefault {
