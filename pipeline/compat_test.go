@@ -30,15 +30,15 @@ import (
 type compatCase struct {
 	// Source names the ecspresso README section, docs page or test file
 	// the case follows.
-	Source      string            `json:"source"`
-	Description string            `json:"description"`
+	Source      string `json:"source"`
+	Description string `json:"description"`
 	// ConfigFile is the config to load; empty finds ecspresso.yml and the
 	// other default names.
-	ConfigFile string `json:"config_file"`
-	Env         map[string]string `json:"env"`
-	EnvFiles    []string          `json:"envfiles"`
-	ExtStr      map[string]string `json:"ext_str"`
-	ExtCode     map[string]string `json:"ext_code"`
+	ConfigFile string            `json:"config_file"`
+	Env        map[string]string `json:"env"`
+	EnvFiles   []string          `json:"envfiles"`
+	ExtStr     map[string]string `json:"ext_str"`
+	ExtCode    map[string]string `json:"ext_code"`
 	// AWS is true when the case looks things up in AWS (moto); otherwise
 	// any AWS call fails the case.
 	AWS bool `json:"aws"`
