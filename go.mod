@@ -8,6 +8,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
+	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.83.0
 	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.92.2
 	github.com/aws/aws-sdk-go-v2/service/ecr v1.67.6
 	github.com/aws/aws-sdk-go-v2/service/ecs v1.105.1
@@ -21,8 +22,8 @@ require (
 	github.com/fujiwara/tfstate-lookup v1.10.0
 	github.com/google/go-containerregistry v0.20.6
 	github.com/google/go-jsonnet v0.22.0
+	github.com/hashicorp/go-envparse v0.1.0
 	github.com/hashicorp/go-version v1.9.0
-	github.com/joho/godotenv v1.5.1
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/rhysd/actionlint v1.7.11
 	github.com/vektah/gqlparser/v2 v2.5.30

@@ -11,6 +11,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -47,6 +48,13 @@ type SSMAPI interface {
 // SecretsManagerAPI is the part of the Secrets Manager client that rendering calls.
 type SecretsManagerAPI interface {
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+}
+
+// CloudFormationAPI is the part of the CloudFormation client that the
+// cloudformation plugin's cfn_output and cfn_export call.
+type CloudFormationAPI interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	ListExports(ctx context.Context, in *cloudformation.ListExportsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListExportsOutput, error)
 }
 
 // S3API is the part of the S3 client used to fetch tfstate files; the object
@@ -89,6 +97,8 @@ type AWS struct {
 	SSM SSMAPI
 	// SecretsManager resolves secret ARNs for secretsmanager_arn.
 	SecretsManager SecretsManagerAPI
+	// CloudFormation reads stack outputs and exports for cfn_output and cfn_export.
+	CloudFormation CloudFormationAPI
 	// S3 fetches s3:// tfstate files.
 	S3 S3API
 	// IAM looks up task and execution roles for verify.
@@ -152,6 +162,7 @@ func NewAWSFromConfig(cfg aws.Config) *AWS {
 	a.ECS = ecs.NewFromConfig(cfg)
 	a.SSM = ssm.NewFromConfig(cfg)
 	a.SecretsManager = secretsmanager.NewFromConfig(cfg)
+	a.CloudFormation = cloudformation.NewFromConfig(cfg)
 	a.IAM = iam.NewFromConfig(cfg)
 	a.CloudWatchLogs = cloudwatchlogs.NewFromConfig(cfg)
 	a.ELBv2 = elasticloadbalancingv2.NewFromConfig(cfg)

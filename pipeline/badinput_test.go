@@ -73,7 +73,8 @@ func badInputCases(t *testing.T) []badInputCase {
 		{
 			name:  "malformed JSON task definition",
 			files: map[string]string{"ecs-task-def.json": taskDef(`{"name": "app" "image": "registry.example.com/web:v2"}`)},
-			want:  "./ecs-task-def.json:8:20-27: evaluating Jsonnet: Expected a comma before next field",
+			// A .json definition is a template, not Jsonnet (ecspresso util.go, readDefinitionFile).
+			want: "./ecs-task-def.json:8: invalid character '\"' after object key:value pair",
 		},
 		{
 			name:  "malformed Jsonnet service definition",
@@ -86,9 +87,10 @@ func badInputCases(t *testing.T) []badInputCase {
 			want:  "./ecs-task-def.jsonnet:3:8-32: evaluating Jsonnet: Missing argument: default",
 		},
 		{
-			name:  "unknown config key",
-			files: map[string]string{"ecspresso.yml": config("task_definiton: ecs-task-def.json\n")},
-			want:  `./ecspresso.yml: unknown key "task_definiton"`,
+			// An unknown key is a warning, as in ecspresso; the missing key it was meant to be is the error.
+			name:  "misspelt task_definition key",
+			files: map[string]string{"ecspresso.yml": strings.Replace(config(""), "task_definition:", "task_definiton:", 1)},
+			want:  `./ecspresso.yml sets no task_definition (unknown key "task_definiton" is ignored)`,
 		},
 		{
 			name:  "unknown task definition field",
@@ -113,18 +115,18 @@ func badInputCases(t *testing.T) []badInputCase {
 		{
 			name:  "template parse error in task definition",
 			files: map[string]string{"ecs-task-def.json": taskDef(bq(`{"name": "app", "image": "{{ no_such_function ‵IMAGE‵ }}"}`))},
-			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:4: function "no_such_function" not defined`,
+			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:8: function "no_such_function" not defined`,
 		},
 		{
 			name:  "template execution error in task definition",
 			files: map[string]string{"ecs-task-def.json": taskDef(bq(`{"name": "app", "image": "{{ ssm ‵/web/image‵ 1 2 }}"}`))},
-			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:4:22: executing "ecs-task-def.json" at <ssm ‵/web/image‵ 1 2>: error calling ssm: ssm /web/image: at most one index allowed`,
+			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:8:33: executing "ecs-task-def.json" at <ssm ‵/web/image‵ 1 2>: error calling ssm: ssm /web/image: at most one index allowed`,
 		},
 		{
 			name:  "missing must_env variable",
 			files: map[string]string{"ecs-task-def.json": taskDef(bq(`{"name": "app", "image": "{{ must_env ‵IMAGE‵ }}"}`))},
 			unset: []string{"IMAGE"},
-			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:4:22: executing "ecs-task-def.json" at <must_env ‵IMAGE‵>: error calling must_env: environment variable IMAGE is not set`,
+			want:  `rendering ./ecs-task-def.json: template: ecs-task-def.json:8:33: executing "ecs-task-def.json" at <must_env ‵IMAGE‵>: error calling must_env: environment variable IMAGE is not set`,
 		},
 		{
 			name:  "missing must_env variable in config",
@@ -137,7 +139,7 @@ func badInputCases(t *testing.T) []badInputCase {
 				"ecspresso.yml":     config("plugins:\n  - name: tfstate\n    config:\n      path: " + tfstate + "\n"),
 				"ecs-task-def.json": taskDef(bq(`{"name": "app", "image": "registry.example.com/web:v2", "environment": [{"name": "ROLE", "value": "{{ tfstate ‵aws_iam_role.nope.arn‵ }}"}]}`)),
 			},
-			want: `rendering ./ecs-task-def.json: template: ecs-task-def.json:7:28: executing "ecs-task-def.json" at <tfstate ‵aws_iam_role.nope.arn‵>: error calling tfstate: aws_iam_role.nope.arn is not found in tfstate`,
+			want: `rendering ./ecs-task-def.json: template: ecs-task-def.json:8:106: executing "ecs-task-def.json" at <tfstate ‵aws_iam_role.nope.arn‵>: error calling tfstate: aws_iam_role.nope.arn is not found in tfstate`,
 		},
 		{
 			name:  "oversize task definition",

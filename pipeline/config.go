@@ -7,19 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-envparse"
 	"github.com/hashicorp/go-version"
-	"github.com/joho/godotenv"
 )
 
 // CompatibleVersion is the ecspresso version whose config files, template
 // functions and Jsonnet natives this package implements. A config's
-// required_version constraint is checked against it.
-const CompatibleVersion = "2.8.0"
+// required_version constraint is checked against it. 2.8.5 is the release
+// that added tfstate's optional: true (ecspresso CHANGELOG.md), the newest
+// loading behaviour followed here.
+const CompatibleVersion = "2.8.5"
 
 // DefaultConfigNames are the file names LoadConfig tries, in order, when no
 // path is given.
@@ -53,15 +58,32 @@ type Config struct {
 	Plugins []Plugin
 	// Ignore lists what comparisons leave out.
 	Ignore Ignore
+	// CodeDeploy, AppSpec and FilterCommand are accepted as ecspresso
+	// accepts them, and not acted on: each one set adds a warning.
+	CodeDeploy    *CodeDeploy
+	AppSpec       json.RawMessage
+	FilterCommand string
+	// Warnings are what ecspresso would log as [WARNING] while loading,
+	// such as unknown keys, and what this package accepts but ignores.
+	// Callers should print them.
+	Warnings []string
 
 	r *renderer
 }
 
+// CodeDeploy is the config's codedeploy section.
+type CodeDeploy struct {
+	ApplicationName     string `json:"application_name"`
+	DeploymentGroupName string `json:"deployment_group_name"`
+}
+
 // Plugin is one entry of the config's plugins list.
 type Plugin struct {
-	// Name is the plugin name; only "tfstate" is supported.
+	// Name is the plugin: tfstate, cloudformation, ssm or secretsmanager,
+	// in any case.
 	Name string `json:"name"`
-	// Config is the plugin's settings; tfstate takes "url" or "path".
+	// Config is the plugin's settings; tfstate takes "path" or "url" and
+	// "optional".
 	Config map[string]any `json:"config"`
 	// FuncPrefix is prepended to the names of the plugin's functions.
 	FuncPrefix string `json:"func_prefix"`
@@ -102,17 +124,22 @@ type LoadConfigOptions struct {
 	TFStateFile string
 }
 
-// rawConfig is the file format; unknown keys are rejected.
+// rawConfig is the file format, the keys of ecspresso v2.8's Config
+// (config.go). Unknown keys are warned about and ignored, as ecspresso's
+// unmarshalJSON does.
 type rawConfig struct {
-	RequiredVersion   string   `json:"required_version"`
-	Region            string   `json:"region"`
-	Cluster           string   `json:"cluster"`
-	Service           string   `json:"service"`
-	ServiceDefinition string   `json:"service_definition"`
-	TaskDefinition    string   `json:"task_definition"`
-	Timeout           string   `json:"timeout"`
-	Plugins           []Plugin `json:"plugins"`
-	Ignore            Ignore   `json:"ignore"`
+	RequiredVersion   string          `json:"required_version"`
+	Region            string          `json:"region"`
+	Cluster           string          `json:"cluster"`
+	Service           string          `json:"service"`
+	ServiceDefinition string          `json:"service_definition"`
+	TaskDefinition    string          `json:"task_definition"`
+	Timeout           json.RawMessage `json:"timeout"`
+	Plugins           []Plugin        `json:"plugins"`
+	Ignore            *Ignore         `json:"ignore"`
+	CodeDeploy        *CodeDeploy     `json:"codedeploy"`
+	AppSpec           json.RawMessage `json:"appspec"`
+	FilterCommand     string          `json:"filter_command"`
 }
 
 // LoadConfig finds, renders, parses and checks an ecspresso config, then
@@ -129,12 +156,13 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 	r := newRenderer(env, opts.ExtStr, opts.ExtCode, opts.AWS)
 	r.awsOpts = opts.AWSOptions
 	r.tfstateFile = opts.TFStateFile
-	body, err := r.renderFile(ctx, path)
+	body, err := r.renderConfig(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	var raw rawConfig
-	if err := decodeStrict(path, body, &raw); err != nil {
+	warnings, err := decodeLenient(path, body, &raw)
+	if err != nil {
 		return nil, err
 	}
 	c := &Config{
@@ -145,9 +173,18 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 		Service:         raw.Service,
 		Timeout:         defaultTimeout,
 		Plugins:         raw.Plugins,
-		Ignore:          raw.Ignore,
+		CodeDeploy:      raw.CodeDeploy,
+		FilterCommand:   raw.FilterCommand,
+		Warnings:        warnings,
 		r:               r,
 	}
+	if raw.Ignore != nil {
+		c.Ignore = *raw.Ignore
+	}
+	if a := bytes.TrimSpace(raw.AppSpec); len(a) > 0 && !bytes.Equal(a, []byte("null")) {
+		c.AppSpec = a
+	}
+	c.warnUnused()
 	regionFrom := "region"
 	if c.Region == "" {
 		c.Region, _ = env("AWS_REGION")
@@ -163,9 +200,13 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 	if err := checkNames(c.Cluster, c.Service); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if raw.Timeout != "" {
-		if c.Timeout, err = time.ParseDuration(raw.Timeout); err != nil {
+	if len(raw.Timeout) > 0 {
+		var warn string
+		if c.Timeout, warn, err = parseTimeout(raw.Timeout); err != nil {
 			return nil, fmt.Errorf("%s: timeout: %w", path, err)
+		}
+		if warn != "" {
+			c.Warnings = append(c.Warnings, path+": timeout: "+warn)
 		}
 	}
 	if err := checkRequiredVersion(raw.RequiredVersion); err != nil {
@@ -174,11 +215,76 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 	c.TaskDefinition = c.resolve(raw.TaskDefinition)
 	c.ServiceDefinition = c.resolve(raw.ServiceDefinition)
 	for i, p := range c.Plugins {
-		if err := r.loadPlugin(ctx, filepath.Dir(path), p); err != nil {
+		warn, err := r.loadPlugin(ctx, filepath.Dir(path), p)
+		if err != nil {
 			return nil, fmt.Errorf("%s: plugins[%d]: %w", path, i, err)
+		}
+		if warn != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: plugins[%d]: %s", path, i, warn))
 		}
 	}
 	return c, nil
+}
+
+// unknownKeysHint recalls the unknown keys, which may be a misspelling of
+// a missing one.
+func (c *Config) unknownKeysHint() string {
+	var keys []string
+	for _, w := range c.Warnings {
+		if _, rest, ok := strings.Cut(w, ": unknown key "); ok {
+			keys = append(keys, "unknown key "+rest)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(keys, "; ") + ")"
+}
+
+// warnUnused adds a warning for each key that is accepted, as ecspresso
+// accepts it, but changes nothing here.
+func (c *Config) warnUnused() {
+	if c.CodeDeploy != nil {
+		c.Warnings = append(c.Warnings, c.Path+": codedeploy is accepted but not used: ecs-pipeline does not create CodeDeploy deployments")
+	}
+	if c.AppSpec != nil {
+		c.Warnings = append(c.Warnings, c.Path+": appspec is accepted but not used: ecs-pipeline does not create CodeDeploy deployments")
+	}
+	if c.FilterCommand != "" {
+		// ecspresso v2.8 itself warns that filter_command is deprecated (config.go, Restrict).
+		c.Warnings = append(c.Warnings, c.Path+": filter_command is deprecated in ecspresso and not used by ecs-pipeline")
+	}
+}
+
+// parseTimeout reads timeout as ecspresso v2.8's Duration does
+// (duration.go): a string is a Go duration ("10m", "1h30m"); a number is
+// a count of nanoseconds, which is almost never what was meant, so it
+// comes with a warning.
+func parseTimeout(b json.RawMessage) (time.Duration, string, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return 0, "", err
+	}
+	switch v := v.(type) {
+	case nil:
+		return defaultTimeout, "", nil
+	case string:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, "", fmt.Errorf("%q is not a duration such as \"10m\" or \"1h30m\"", v)
+		}
+		return d, "", nil
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil {
+			return 0, "", err
+		}
+		d := time.Duration(f)
+		return d, fmt.Sprintf("the number %s is %s, read as nanoseconds as ecspresso v2 does; write a string such as \"%ss\" for seconds", v, d, v), nil
+	}
+	return 0, "", fmt.Errorf("want a duration string such as \"10m\" or a number, not %s", b)
 }
 
 // Clients returns the AWS clients the config's lookups use, building them
@@ -231,9 +337,9 @@ func loadEnv(files []string, lookup func(string) (string, bool)) (func(string) (
 	}
 	vars := map[string]string{}
 	for _, f := range files {
-		m, err := godotenv.Read(f)
+		m, err := readEnvFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("reading envfile %s: %w", f, err)
+			return nil, err
 		}
 		for k, v := range m {
 			vars[k] = v
@@ -245,6 +351,28 @@ func loadEnv(files []string, lookup func(string) (string, bool)) (func(string) (
 		}
 		return lookup(k)
 	}, nil
+}
+
+// readEnvFile parses an envfile with the parser ecspresso v2.8 uses
+// (envfile.go: hashicorp/go-envparse): KEY=VALUE lines, an optional
+// "export " prefix, # comments, single quotes taken literally, double
+// quotes with JSON escapes. Nothing is expanded: "p@$$W0RD" stays as
+// written. Errors name the line, never its value.
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading envfile %s: %w", path, err)
+	}
+	defer f.Close()
+	m, err := envparse.Parse(f)
+	if err != nil {
+		var pe *envparse.ParseError
+		if errors.As(err, &pe) && pe.Line > 0 {
+			return nil, fmt.Errorf("reading envfile %s:%d: %w", path, pe.Line, pe.Err)
+		}
+		return nil, fmt.Errorf("reading envfile %s: %w", path, err)
+	}
+	return m, nil
 }
 
 // checkNames rejects cluster and service names ECS would refuse, before any
@@ -275,6 +403,52 @@ func checkRequiredVersion(constraint string) error {
 		return fmt.Errorf("%q is not satisfied by ecspresso %s, the version ecs-pipeline is compatible with", constraint, CompatibleVersion)
 	}
 	return nil
+}
+
+// decodeLenient decodes a config as ecspresso's unmarshalJSON does
+// (ecspresso.go): an unknown key is not an error but a warning naming it,
+// and the known keys are still read. Type errors are refused.
+func decodeLenient(path string, body []byte, v any) ([]string, error) {
+	var warnings []string
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err == nil {
+		known := jsonKeys(reflect.TypeOf(v).Elem())
+		for _, k := range slices.Sorted(maps.Keys(top)) {
+			if !known[k] {
+				warnings = append(warnings, fmt.Sprintf("%s: unknown key %q is ignored", path, k))
+				delete(top, k)
+			}
+		}
+		if len(warnings) > 0 {
+			body, _ = json.Marshal(top)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return warnings, nil
+	}
+	field, unknown := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !unknown {
+		return nil, jsonError(path, body, err)
+	}
+	// An unknown key below the top level, e.g. in codedeploy.
+	warnings = append(warnings, fmt.Sprintf("%s: unknown key %s is ignored", path, field))
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, jsonError(path, body, err)
+	}
+	return warnings, nil
+}
+
+// jsonKeys returns the JSON names of a struct type's fields.
+func jsonKeys(t reflect.Type) map[string]bool {
+	keys := map[string]bool{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
 }
 
 // decodeStrict decodes JSON into v, rejecting unknown keys, with errors that

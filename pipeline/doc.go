@@ -24,21 +24,30 @@
 //
 // # Compatibility with ecspresso
 //
-// Config files are ecspresso v2's (see CompatibleVersion): keys region,
+// Config files are ecspresso v2.8's (see CompatibleVersion): keys region,
 // cluster, service, service_definition, task_definition, timeout, plugins,
-// ignore.tags and required_version; any other key is an error naming it.
-// .yml/.yaml files are rendered as Go templates, then parsed as YAML; any
-// other extension (.json, .jsonnet) is evaluated as Jsonnet, then rendered as
-// a Go template. Inside .json files write template arguments with backquotes
-// ({{ must_env `IMAGE` }}): Jsonnet re-escapes double quotes. Line
-// numbers in template errors of Jsonnet files refer to the Jsonnet output.
+// ignore.tags, required_version, and codedeploy, appspec and
+// filter_command, which are accepted with a warning since nothing here
+// uses them. An unknown key is a warning naming it, as in ecspresso;
+// warnings are returned in Config.Warnings for the caller to print.
+// Configs: .yml/.yaml are rendered as Go templates, then parsed as YAML;
+// .json and .jsonnet are evaluated as Jsonnet, then rendered. Definitions:
+// .jsonnet is evaluated as Jsonnet, then rendered; .json (and any other
+// extension) is a Go template only, so templates may stand outside strings
+// and wrap keys in {{ if }}; .yml/.yaml definitions, an extension of ours,
+// are rendered, then parsed as YAML. A task definition may be the output of
+// aws ecs describe-task-definition ({"taskDefinition": ..., "tags": ...}).
+// Envfiles are read literally with ecspresso's parser, go-envparse.
 //
-// Template functions: env, must_env, json_escape, ssm (with an optional
-// StringList index), secretsmanager_arn, and per tfstate plugin tfstate and
-// tfstatef, prefixed by func_prefix. Jsonnet natives: env, must_env, ssm,
-// ssm_list, secretsmanager_arn and tfstate (prefixed). Only the tfstate
-// plugin is supported (config.path, or config.url with s3://, file://,
-// http(s)://, remote:// or a local path); cloudformation is not.
+// Template functions: env, must_env, json_escape; the default plugins' ssm
+// (with an optional StringList index), secretsmanager_arn and
+// secretsmanager_arnf; the cloudformation plugin's cfn_output and
+// cfn_export; per tfstate plugin tfstate and tfstatef (config.path, or
+// config.url with s3://, file://, http(s)://, remote:// or a local path;
+// optional: true turns an unreadable state into a warning). Jsonnet natives:
+// env, must_env, ssm, ssm_list, secretsmanager_arn, secretsmanager_arnf,
+// cfn_output, cfn_export and tfstate. Every plugin's names take its
+// func_prefix.
 //
 // Task and service definitions are decoded into the aws-sdk-go-v2 ECS input
 // types with encoding/json. Those types carry no JSON tags, and encoding/json

@@ -16,6 +16,7 @@ import (
 	"text/template"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -59,10 +60,13 @@ func (d *Definition) JSON() ([]byte, error) {
 // opts.ImageOverrides.
 func (c *Config) RenderTaskDefinition(ctx context.Context, opts RenderOptions) (*Definition, error) {
 	if c.TaskDefinition == "" {
-		return nil, fmt.Errorf("rendering task definition: %s sets no task_definition", c.Path)
+		return nil, fmt.Errorf("rendering task definition: %s sets no task_definition%s", c.Path, c.unknownKeysHint())
 	}
 	d, err := c.RenderFile(ctx, c.TaskDefinition)
 	if err != nil {
+		return nil, err
+	}
+	if err := unwrapTaskDefinition(d); err != nil {
 		return nil, err
 	}
 	if err := overrideImages(d, opts.ImageOverrides); err != nil {
@@ -74,17 +78,21 @@ func (c *Config) RenderTaskDefinition(ctx context.Context, opts RenderOptions) (
 // RenderServiceDefinition renders the config's service definition file.
 func (c *Config) RenderServiceDefinition(ctx context.Context) (*Definition, error) {
 	if c.ServiceDefinition == "" {
-		return nil, fmt.Errorf("rendering service definition: %s sets no service_definition", c.Path)
+		return nil, fmt.Errorf("rendering service definition: %s sets no service_definition%s", c.Path, c.unknownKeysHint())
 	}
 	return c.RenderFile(ctx, c.ServiceDefinition)
 }
 
-// RenderFile renders any definition file with the config's functions:
-// .yml/.yaml as a Go template then YAML; anything else as Jsonnet then a
-// Go template, then JSON. Relative paths are relative to the config file.
+// RenderFile renders any definition file with the config's functions, as
+// ecspresso v2.8 reads definitions (util.go, readDefinitionFile): .jsonnet
+// is evaluated as Jsonnet, then rendered as a Go template; any other file,
+// .json included, is a Go template only, so templates may stand outside
+// strings and wrap {{ if }} blocks around keys. .yml/.yaml files (which
+// ecspresso does not read as definitions) are rendered, then parsed as
+// YAML. Relative paths are relative to the config file.
 func (c *Config) RenderFile(ctx context.Context, path string) (*Definition, error) {
 	path = c.resolve(path)
-	body, err := c.r.renderFile(ctx, path)
+	body, err := c.r.renderDefinition(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +108,45 @@ func (c *Config) RenderFile(ctx context.Context, path string) (*Definition, erro
 	}
 	prune(m, false) // in place: a map stays the same map
 	return &Definition{Path: path, Body: m}, nil
+}
+
+// unwrapTaskDefinition accepts the output of `aws ecs
+// describe-task-definition`, {"taskDefinition": {...}, "tags": [...]}, as
+// ecspresso v2.8 does (ecspresso.go LoadTaskDefinition; ecspresso_test.go
+// TestLoadTaskDefinitionTags over tests/td-in-tags.json): the inner
+// object is the definition and the tags beside it become its tags. The key
+// matches in any case, as Go's JSON decoding that ecspresso uses does.
+func unwrapTaskDefinition(d *Definition) error {
+	inner := lookupKey(d.Body, "taskDefinition")
+	if inner == nil {
+		return nil
+	}
+	m, ok := inner.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s: taskDefinition: want the task definition object, not %s", d.Path, jsonKind(inner))
+	}
+	if tags := lookupKey(d.Body, "tags"); tags != nil {
+		setKey(m, "tags", tags)
+	}
+	d.Body = m
+	return nil
+}
+
+// jsonKind names the JSON type of a decoded value for error messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "a number"
 }
 
 // overrideImages sets the image of the named containers.
@@ -202,55 +249,76 @@ type renderer struct {
 	// tfstateFile replaces every tfstate plugin's location when set.
 	tfstateFile string
 
-	// Functions added by plugins while the config loads.
-	pluginFuncs   template.FuncMap
-	pluginNatives []*jsonnet.NativeFunction
+	// Function sets of the default plugins (ssm, secretsmanager) and of
+	// those the config adds, in order.
+	sets []funcSet
 
 	awsOnce sync.Once
 	awsOpts AWSOptions
 	aws     *AWS
 	awsErr  error
 
-	mu       sync.Mutex
-	ssmCache map[string]*ssm.GetParameterOutput
+	mu         sync.Mutex
+	ssmCache   map[string]*ssm.GetParameterOutput
+	secretARNs map[string]string
+	cfnStacks  map[string]map[string]string
+	cfnExports map[string]string
 }
+
+// funcSet is the template functions and Jsonnet natives of one plugin,
+// built for each render so that AWS lookups run under its context.
+type funcSet struct {
+	plugin    string
+	prefix    string
+	templates func(ctx context.Context) template.FuncMap
+	natives   func(ctx context.Context) []*jsonnet.NativeFunction
+	// skip holds prefixed names already defined by a default plugin: a
+	// default plugin named again without a prefix adds nothing.
+	skip map[string]bool
+}
+
+// defaultPlugins are set up for every config, as ecspresso v2.8 does
+// (plugin.go, defaultPluginNames).
+var defaultPlugins = []string{"ssm", "secretsmanager"}
 
 func newRenderer(env func(string) (string, bool), extStr, extCode map[string]string, a *AWS) *renderer {
-	return &renderer{
+	r := &renderer{
 		env: env, extStr: extStr, extCode: extCode, aws: a,
-		pluginFuncs: template.FuncMap{},
-		ssmCache:    map[string]*ssm.GetParameterOutput{},
+		ssmCache:   map[string]*ssm.GetParameterOutput{},
+		secretARNs: map[string]string{},
+		cfnStacks:  map[string]map[string]string{},
 	}
+	r.sets = []funcSet{r.ssmFuncs(), r.secretsManagerFuncs()}
+	return r
 }
 
-// funcs returns the template functions; AWS lookups run under ctx.
+// funcs returns the template functions: go-config's env, must_env and
+// json_escape, then every plugin's. AWS lookups run under ctx.
 func (r *renderer) funcs(ctx context.Context) template.FuncMap {
 	fm := template.FuncMap{
 		"env":         r.envFunc,
 		"must_env":    r.mustEnv,
 		"json_escape": jsonEscape,
-		"ssm": func(name string, index ...int) (string, error) {
-			switch len(index) {
-			case 0:
-				return r.ssm(ctx, name, -1)
-			case 1:
-				return r.ssm(ctx, name, index[0])
-			}
-			return "", fmt.Errorf("ssm %s: at most one index allowed", name)
-		},
-		"secretsmanager_arn": func(name string) (string, error) { return r.secretARN(ctx, name) },
 	}
-	for k, f := range r.pluginFuncs {
-		fm[k] = f
+	for _, s := range r.sets {
+		for name, f := range s.templates(ctx) {
+			if name = s.prefix + name; !s.skip[name] {
+				fm[name] = f
+			}
+		}
 	}
 	return fm
 }
 
-// natives returns the Jsonnet native functions; AWS lookups run under ctx.
+// natives returns the Jsonnet native functions: env and must_env, then
+// every plugin's. AWS lookups run under ctx.
 func (r *renderer) natives(ctx context.Context) []*jsonnet.NativeFunction {
-	return append([]*jsonnet.NativeFunction{
+	out := []*jsonnet.NativeFunction{
 		{
-			// The default may be any Jsonnet value, e.g. env('REPLICAS', 1).
+			// As ecspresso's env native (DefaultJsonnetNativeFuncs): a
+			// variable that is unset or empty yields the default, which may
+			// be any Jsonnet value, e.g. env('REPLICAS', 1). The template
+			// function env treats an empty variable the same way.
 			Name:   "env",
 			Params: []ast.Identifier{"name", "default"},
 			Func: func(args []any) (any, error) {
@@ -258,28 +326,135 @@ func (r *renderer) natives(ctx context.Context) []*jsonnet.NativeFunction {
 				if !ok {
 					return nil, errors.New("env: argument name must be a string")
 				}
-				if v, ok := r.env(name); ok {
+				if v, ok := r.env(name); ok && v != "" {
 					return v, nil
 				}
 				return args[1], nil
 			},
 		},
 		native("must_env", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.mustEnv(a[0]) }),
-		native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(ctx, a[0], -1) }),
-		{
-			Name:   "ssm_list",
-			Params: []ast.Identifier{"name", "index"},
-			Func: func(args []any) (any, error) {
-				name, ok1 := args[0].(string)
-				index, ok2 := args[1].(float64)
-				if !ok1 || !ok2 {
-					return nil, errors.New("ssm_list expects a string name and a number index")
-				}
-				return r.ssm(ctx, name, int(index))
-			},
+	}
+	for _, s := range r.sets {
+		for _, f := range s.natives(ctx) {
+			name := s.prefix + f.Name
+			if s.skip[name] {
+				continue
+			}
+			g := *f
+			g.Name = name
+			out = append(out, &g)
+		}
+	}
+	return out
+}
+
+// ssmFuncs is the ssm plugin (fujiwara/ssm-lookup in ecspresso): template
+// `ssm NAME [INDEX]`, natives ssm(name) and ssm_list(name, index).
+func (r *renderer) ssmFuncs() funcSet {
+	return funcSet{
+		plugin: "ssm",
+		templates: func(ctx context.Context) template.FuncMap {
+			return template.FuncMap{
+				"ssm": func(name string, index ...int) (string, error) {
+					switch len(index) {
+					case 0:
+						return r.ssm(ctx, name, -1)
+					case 1:
+						return r.ssm(ctx, name, index[0])
+					}
+					return "", fmt.Errorf("ssm %s: at most one index allowed", name)
+				},
+			}
 		},
-		native("secretsmanager_arn", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.secretARN(ctx, a[0]) }),
-	}, r.pluginNatives...)
+		natives: func(ctx context.Context) []*jsonnet.NativeFunction {
+			return []*jsonnet.NativeFunction{
+				native("ssm", []ast.Identifier{"name"}, func(a []string) (any, error) { return r.ssm(ctx, a[0], -1) }),
+				{
+					Name:   "ssm_list",
+					Params: []ast.Identifier{"name", "index"},
+					Func: func(args []any) (any, error) {
+						name, ok1 := args[0].(string)
+						index, ok2 := args[1].(float64)
+						if !ok1 || !ok2 {
+							return nil, errors.New("ssm_list expects a string name and a number index")
+						}
+						return r.ssm(ctx, name, int(index))
+					},
+				},
+			}
+		},
+	}
+}
+
+// secretsManagerFuncs is the secretsmanager plugin (ecspresso's
+// secretsmanager/funcs.go): secretsmanager_arn ID and secretsmanager_arnf
+// FORMAT ARGS..., as template functions and natives.
+func (r *renderer) secretsManagerFuncs() funcSet {
+	return funcSet{
+		plugin: "secretsmanager",
+		templates: func(ctx context.Context) template.FuncMap {
+			return template.FuncMap{
+				"secretsmanager_arn": func(id string) (string, error) { return r.secretARN(ctx, id) },
+				"secretsmanager_arnf": func(format string, args ...any) (string, error) {
+					return r.secretARN(ctx, fmt.Sprintf(format, args...))
+				},
+			}
+		},
+		natives: func(ctx context.Context) []*jsonnet.NativeFunction {
+			return []*jsonnet.NativeFunction{
+				native("secretsmanager_arn", []ast.Identifier{"id"}, func(a []string) (any, error) { return r.secretARN(ctx, a[0]) }),
+				{
+					Name:   "secretsmanager_arnf",
+					Params: []ast.Identifier{"format", "args"},
+					Func: func(args []any) (any, error) {
+						format, ok := args[0].(string)
+						if !ok {
+							return nil, errors.New("secretsmanager_arnf: format must be a string")
+						}
+						// A list of arguments is spread; anything else is one argument.
+						fargs, ok := args[1].([]any)
+						if !ok {
+							fargs = []any{args[1]}
+						}
+						return r.secretARN(ctx, fmt.Sprintf(format, fargs...))
+					},
+				},
+			}
+		},
+	}
+}
+
+// cloudFormationFuncs is the cloudformation plugin (fujiwara/cfn-lookup in
+// ecspresso): cfn_output STACK KEY and cfn_export NAME, as template
+// functions and natives.
+func (r *renderer) cloudFormationFuncs() funcSet {
+	return funcSet{
+		plugin: "cloudformation",
+		templates: func(ctx context.Context) template.FuncMap {
+			return template.FuncMap{
+				"cfn_output": func(stack, key string) (string, error) { return r.cfnOutput(ctx, stack, key) },
+				"cfn_export": func(name string) (string, error) { return r.cfnExport(ctx, name) },
+			}
+		},
+		natives: func(ctx context.Context) []*jsonnet.NativeFunction {
+			return []*jsonnet.NativeFunction{
+				native("cfn_output", []ast.Identifier{"stackName", "outputKey"}, func(a []string) (any, error) { return r.cfnOutput(ctx, a[0], a[1]) }),
+				native("cfn_export", []ast.Identifier{"exportName"}, func(a []string) (any, error) { return r.cfnExport(ctx, a[0]) }),
+			}
+		},
+	}
+}
+
+// tfstateFuncs is the tfstate plugin over a read state: tfstate and
+// tfstatef as template functions, tfstate as a native.
+func tfstateFuncs(state *tfstate.TFState) funcSet {
+	return funcSet{
+		plugin:    "tfstate",
+		templates: func(ctx context.Context) template.FuncMap { return state.FuncMapWithName(ctx, "tfstate") },
+		natives: func(ctx context.Context) []*jsonnet.NativeFunction {
+			return state.JsonnetNativeFuncsWithPrefix(ctx, "")
+		},
+	}
 }
 
 // native wraps a Jsonnet native function whose arguments are all strings.
@@ -300,30 +475,66 @@ func native(name string, params []ast.Identifier, f func([]string) (any, error))
 	}
 }
 
-// renderFile renders path by its extension into JSON.
-func (r *renderer) renderFile(ctx context.Context, path string) ([]byte, error) {
+// renderConfig renders a config file into JSON as ecspresso v2.8 loads
+// configs (config.go, configLoader.Load): .yml/.yaml are Go templates,
+// then YAML; .json and .jsonnet are evaluated as Jsonnet, then rendered as
+// Go templates. Other extensions are refused.
+func (r *renderer) renderConfig(ctx context.Context, path string) ([]byte, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yml", ".yaml":
+		return r.renderYAML(ctx, path)
+	case ".json", ".jsonnet":
+		return r.renderJsonnet(ctx, path)
+	default:
+		return nil, fmt.Errorf("loading %s: unsupported config file extension %q: want .yml, .yaml, .json or .jsonnet", path, ext)
+	}
+}
+
+// renderDefinition renders a definition file into JSON as ecspresso v2.8
+// reads definitions (util.go, readDefinitionFile): .jsonnet is evaluated as
+// Jsonnet, then rendered as a Go template; anything else is a Go template
+// only. .yml/.yaml, which ecspresso does not take, are rendered then
+// parsed as YAML.
+func (r *renderer) renderDefinition(ctx context.Context, path string) ([]byte, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonnet":
+		return r.renderJsonnet(ctx, path)
+	case ".yml", ".yaml":
+		return r.renderYAML(ctx, path)
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", path, err)
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yml", ".yaml":
-		out, err := r.template(ctx, path, src)
-		if err != nil {
-			return nil, err
-		}
-		js, err := yaml.YAMLToJSON(out)
-		if err != nil {
-			return nil, yamlError(path, err)
-		}
-		return js, nil
-	default:
-		out, err := r.jsonnet(ctx, path, src)
-		if err != nil {
-			return nil, err
-		}
-		return r.template(ctx, path, out)
+	return r.template(ctx, path, src)
+}
+
+func (r *renderer) renderYAML(ctx context.Context, path string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
 	}
+	out, err := r.template(ctx, path, src)
+	if err != nil {
+		return nil, err
+	}
+	js, err := yaml.YAMLToJSON(out)
+	if err != nil {
+		return nil, yamlError(path, err)
+	}
+	return js, nil
+}
+
+func (r *renderer) renderJsonnet(ctx context.Context, path string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", path, err)
+	}
+	out, err := r.jsonnet(ctx, path, src)
+	if err != nil {
+		return nil, err
+	}
+	return r.template(ctx, path, out)
 }
 
 func (r *renderer) template(ctx context.Context, path string, src []byte) ([]byte, error) {
@@ -471,6 +682,12 @@ func (r *renderer) ssm(ctx context.Context, name string, index int) (string, err
 }
 
 func (r *renderer) secretARN(ctx context.Context, name string) (string, error) {
+	r.mu.Lock()
+	arn, ok := r.secretARNs[name]
+	r.mu.Unlock()
+	if ok {
+		return arn, nil
+	}
 	a, err := r.clients(ctx)
 	if err != nil {
 		return "", err
@@ -479,78 +696,208 @@ func (r *renderer) secretARN(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("describing secret %s: %w", name, err)
 	}
-	return aws.ToString(out.ARN), nil
+	arn = aws.ToString(out.ARN)
+	r.mu.Lock()
+	r.secretARNs[name] = arn
+	r.mu.Unlock()
+	return arn, nil
 }
 
-// loadPlugin reads a plugin's data and adds its functions.
-func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) error {
-	if p.Name != "tfstate" {
-		return fmt.Errorf("plugin %q is not supported (only tfstate)", p.Name)
+// cfnOutput returns an output of a CloudFormation stack, describing each
+// stack once.
+func (r *renderer) cfnOutput(ctx context.Context, stack, key string) (string, error) {
+	r.mu.Lock()
+	outputs, ok := r.cfnStacks[stack]
+	r.mu.Unlock()
+	if !ok {
+		a, err := r.clients(ctx)
+		if err != nil {
+			return "", err
+		}
+		out, err := a.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+		if err != nil {
+			return "", fmt.Errorf("describing stack %s: %w", stack, err)
+		}
+		if len(out.Stacks) == 0 {
+			return "", fmt.Errorf("describing stack %s: no such stack", stack)
+		}
+		outputs = map[string]string{}
+		for _, o := range out.Stacks[0].Outputs {
+			outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+		}
+		r.mu.Lock()
+		r.cfnStacks[stack] = outputs
+		r.mu.Unlock()
 	}
-	state, err := r.readTFState(ctx, dir, p.Config)
-	if err != nil {
-		return err
+	v, ok := outputs[key]
+	if !ok {
+		return "", fmt.Errorf("cfn_output: output %s is not found in stack %s", key, stack)
 	}
-	name := p.FuncPrefix + "tfstate"
-	if _, dup := r.funcs(ctx)[name]; dup {
-		return fmt.Errorf("loading tfstate plugin: function %s is already defined; set a distinct func_prefix", name)
-	}
-	for k, f := range state.FuncMapWithName(ctx, name) {
-		r.pluginFuncs[k] = f
-	}
-	r.pluginNatives = append(r.pluginNatives, state.JsonnetNativeFuncsWithPrefix(ctx, p.FuncPrefix)...)
-	return nil
+	return v, nil
 }
 
-// readTFState reads the state named by config.url or config.path. s3:// URLs
-// are fetched with our S3 client (so the endpoint override and credentials
-// apply) and parsed by tfstate-lookup; other locations are read by
-// tfstate-lookup itself.
-func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, error) {
+// cfnExport returns a CloudFormation export's value, listing the exports
+// once.
+func (r *renderer) cfnExport(ctx context.Context, name string) (string, error) {
+	r.mu.Lock()
+	exports := r.cfnExports
+	r.mu.Unlock()
+	if exports == nil {
+		a, err := r.clients(ctx)
+		if err != nil {
+			return "", err
+		}
+		exports = map[string]string{}
+		p := cloudformation.NewListExportsPaginator(a.CloudFormation, &cloudformation.ListExportsInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return "", fmt.Errorf("listing CloudFormation exports: %w", err)
+			}
+			for _, e := range page.Exports {
+				exports[aws.ToString(e.Name)] = aws.ToString(e.Value)
+			}
+		}
+		r.mu.Lock()
+		r.cfnExports = exports
+		r.mu.Unlock()
+	}
+	v, ok := exports[name]
+	if !ok {
+		return "", fmt.Errorf("cfn_export: export %s is not found", name)
+	}
+	return v, nil
+}
+
+// loadPlugin sets up one plugin of the config as ecspresso v2.8 does
+// (plugin.go, Setup): names in any case; a function name already taken is
+// an error asking for a func_prefix, except that a default plugin (ssm,
+// secretsmanager) named again adds only the names it does not repeat. It
+// returns a warning when an optional tfstate could not be read.
+func (r *renderer) loadPlugin(ctx context.Context, dir string, p Plugin) (string, error) {
+	var set funcSet
+	var warning string
+	switch strings.ToLower(p.Name) {
+	case "tfstate":
+		state, warn, err := r.readTFState(ctx, dir, p.Config)
+		if err != nil {
+			return "", err
+		}
+		set, warning = tfstateFuncs(state), warn
+	case "cloudformation":
+		set = r.cloudFormationFuncs()
+	case "ssm":
+		set = r.ssmFuncs()
+	case "secretsmanager":
+		set = r.secretsManagerFuncs()
+	default:
+		return "", fmt.Errorf("name: plugin %q is not available: want tfstate, cloudformation, ssm or secretsmanager", p.Name)
+	}
+	set.prefix = p.FuncPrefix
+	set.skip = map[string]bool{}
+	isDefault := slices.Contains(defaultPlugins, strings.ToLower(p.Name))
+	templates, natives := r.funcs(ctx), r.natives(ctx)
+	for _, name := range slices.Sorted(maps.Keys(set.templates(ctx))) {
+		name = set.prefix + name
+		if _, taken := templates[name]; taken {
+			if isDefault {
+				set.skip[name] = true
+				continue
+			}
+			return "", fmt.Errorf("template function %s is already defined: set a func_prefix on the %s plugin", name, set.plugin)
+		}
+	}
+	for _, f := range set.natives(ctx) {
+		name := set.prefix + f.Name
+		if slices.ContainsFunc(natives, func(g *jsonnet.NativeFunction) bool { return g.Name == name }) {
+			if isDefault {
+				set.skip[name] = true
+				continue
+			}
+			return "", fmt.Errorf("Jsonnet native function %s is already defined: set a func_prefix on the %s plugin", name, set.plugin)
+		}
+	}
+	r.sets = append(r.sets, set)
+	return warning, nil
+}
+
+// readTFState reads the state named by config.path or, when path is
+// absent, config.url (ecspresso v2.8 plugin.go, setupPluginTFState, path
+// first). s3:// URLs are fetched with our S3 client (so the endpoint
+// override and credentials apply) and parsed by tfstate-lookup; other
+// locations are read by tfstate-lookup itself. With optional: true a
+// state that cannot be read is an empty one, whose lookups fail, and a
+// warning (ecspresso v2.8.5).
+func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, string, error) {
+	optional := false
+	if v, ok := cfg["optional"]; ok && v != nil {
+		b, ok := v.(bool)
+		if !ok {
+			return nil, "", fmt.Errorf("config.optional: want true or false, not %s", jsonKind(v))
+		}
+		optional = b
+	}
+	st, loc, err := r.readTFStateAt(ctx, dir, cfg)
+	if err != nil && optional && loc != "" {
+		empty, _ := tfstate.Read(ctx, strings.NewReader(`{"version":4}`))
+		return empty, fmt.Sprintf("tfstate %s is optional and could not be read, so its lookups fail: %v", loc, err), nil
+	}
+	return st, "", err
+}
+
+// readTFStateAt reads the state and returns where it looked.
+func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, string, error) {
 	if r.tfstateFile != "" {
 		st, err := tfstate.ReadFile(ctx, r.tfstateFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading tfstate %s: %w", r.tfstateFile, err)
+			return nil, r.tfstateFile, fmt.Errorf("reading tfstate %s: %w", r.tfstateFile, err)
 		}
-		return st, nil
+		return st, r.tfstateFile, nil
 	}
-	loc, _ := cfg["url"].(string)
-	if loc == "" {
-		loc, _ = cfg["path"].(string)
-		if loc == "" {
-			return nil, errors.New("loading tfstate plugin: config.url or config.path is required")
+	if v, ok := cfg["path"]; ok && v != nil {
+		loc, ok := v.(string)
+		if !ok {
+			return nil, "", fmt.Errorf("config.path: want a string, not %s", jsonKind(v))
 		}
 		if !filepath.IsAbs(loc) {
 			loc = filepath.Join(dir, loc)
 		}
 		st, err := tfstate.ReadFile(ctx, loc)
 		if err != nil {
-			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 		}
-		return st, nil
+		return st, loc, nil
+	}
+	v, ok := cfg["url"]
+	if !ok || v == nil {
+		return nil, "", errors.New("loading tfstate plugin: config.path or config.url is required")
+	}
+	loc, ok := v.(string)
+	if !ok {
+		return nil, "", fmt.Errorf("config.url: want a string, not %s", jsonKind(v))
 	}
 	if bucket, key, ok := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/"); ok && strings.HasPrefix(loc, "s3://") {
 		a, err := r.clients(ctx)
 		if err != nil {
-			return nil, err
+			return nil, loc, err
 		}
 		out, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
-			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 		}
 		defer out.Body.Close()
 		st, err := tfstate.Read(ctx, out.Body)
 		if err != nil {
-			return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 		}
-		return st, nil
+		return st, loc, nil
 	}
 	if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
 		loc = filepath.Join(dir, loc)
 	}
 	st, err := tfstate.ReadURL(ctx, loc)
 	if err != nil {
-		return nil, fmt.Errorf("reading tfstate %s: %w", loc, err)
+		return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 	}
-	return st, nil
+	return st, loc, nil
 }

@@ -210,12 +210,12 @@ func TestLoadConfigErrors(t *testing.T) {
 	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "ecspresso.yml: timeout") {
 		t.Errorf("bad timeout: got %v", err)
 	}
-	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - name: cloudformation\n")
-	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), `plugins[0]: plugin "cloudformation" is not supported`) {
+	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - name: external\n")
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), `plugins[0]: name: plugin "external" is not available`) {
 		t.Errorf("unsupported plugin: got %v", err)
 	}
 	write(t, dir, "ecspresso.yml", "service: app\nplugins:\n  - name: tfstate\n    config: {}\n")
-	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "config.url or config.path") {
+	if _, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "config.path or config.url") {
 		t.Errorf("plugin without location: got %v", err)
 	}
 	state, _ := filepath.Abs("testdata/tfstate/terraform.tfstate")

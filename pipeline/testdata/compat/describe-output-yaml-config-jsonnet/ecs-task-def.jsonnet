@@ -1,0 +1,6 @@
+{
+  taskDefinition: {
+    family: "app",
+    containerDefinitions: [{ name: "app", image: "nginx:" + std.extVar("TAG") }],
+  },
+}

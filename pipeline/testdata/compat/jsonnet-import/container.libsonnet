@@ -1,0 +1,1 @@
+{ app(image):: { name: "app", image: image } }

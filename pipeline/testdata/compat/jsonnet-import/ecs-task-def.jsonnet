@@ -1,0 +1,5 @@
+local c = import "container.libsonnet";
+{
+  family: "app",
+  containerDefinitions: [c.app("nginx:latest")],
+}

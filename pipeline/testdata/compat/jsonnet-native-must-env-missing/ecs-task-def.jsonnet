@@ -1,0 +1,4 @@
+{
+  family: "app",
+  containerDefinitions: [{ name: "app", image: std.native("must_env")("IMAGE") }],
+}

@@ -1,0 +1,5 @@
+local image = "{{ must_env `IMAGE` }}";
+{
+  family: "app",
+  containerDefinitions: [{ name: "app", image: image }],
+}

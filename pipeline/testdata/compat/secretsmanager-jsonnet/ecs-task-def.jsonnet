@@ -1,0 +1,4 @@
+{
+  family: "app",
+  containerDefinitions: [{ name: "app", image: "nginx:latest", secrets: [{ name: "DB", valueFrom: std.native("secretsmanager_arn")("app/db") }] }],
+}
