@@ -352,16 +352,16 @@ const maxDeploymentTrace = 30 * time.Second
 // traceDeployment returns the trace of the most recently stopped task of a
 // deployment, with its last log lines, for a failed deploy's error; empty
 // when there is none or it cannot be read, so that it never hides the
-// deployment's own error. It takes at most maxDeploymentTrace, within
-// ctx.
-func traceDeployment(ctx context.Context, api WaitAPI, logs LogStreamReader, clock Clock, cluster, deploymentID string) string {
+// deployment's own error. It takes at most budget, on clock and in wall
+// time, within ctx.
+func traceDeployment(ctx context.Context, api WaitAPI, logs LogStreamReader, clock Clock, budget time.Duration, cluster, deploymentID string) string {
 	tapi, ok := api.(TraceAPI)
-	if !ok || ctx.Err() != nil {
+	if !ok || ctx.Err() != nil || budget <= 0 {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, maxDeploymentTrace)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	tasks := patientTasks(api, clock, maxDeploymentTrace)
+	tasks := patientTasks(api, clock, budget)
 	list, err := tasks.ListTasks(ctx, &ecs.ListTasksInput{
 		Cluster: aws.String(cluster), StartedBy: aws.String(deploymentID), DesiredStatus: types.DesiredStatusStopped, MaxResults: aws.Int32(100),
 	})

@@ -319,7 +319,10 @@ func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts
 	}
 	res, err := w.run(ctx, timeout)
 	if de := (*DeploymentError)(nil); errors.As(err, &de) {
-		de.Trace = traceDeployment(ctx, api, opts.Logs, w.clock, w.cluster, w.id())
+		// The trace reads within what is left of the deadline's grace, so
+		// that it never stretches the timeout.
+		budget := min(maxDeploymentTrace, w.until.Sub(w.clock.Now()))
+		de.Trace = traceDeployment(ctx, api, opts.Logs, w.clock, budget, w.cluster, w.id())
 	}
 	return res, err
 }
