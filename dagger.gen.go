@@ -167,6 +167,7 @@ func (r EcsService) MarshalJSON() ([]byte, error) {
 		ContainerImage []string
 		Env            []string
 		Envfile        []string
+		SecretEnvfile  []*dagger.Secret
 		ExtStr         []string
 		ExtCode        []string
 	}
@@ -176,6 +177,7 @@ func (r EcsService) MarshalJSON() ([]byte, error) {
 	concrete.ContainerImage = r.ContainerImage
 	concrete.Env = r.Env
 	concrete.Envfile = r.Envfile
+	concrete.SecretEnvfile = r.SecretEnvfile
 	concrete.ExtStr = r.ExtStr
 	concrete.ExtCode = r.ExtCode
 	return json.Marshal(&concrete)
@@ -189,6 +191,7 @@ func (r *EcsService) UnmarshalJSON(bs []byte) error {
 		ContainerImage []string
 		Env            []string
 		Envfile        []string
+		SecretEnvfile  []*dagger.Secret
 		ExtStr         []string
 		ExtCode        []string
 	}
@@ -202,6 +205,7 @@ func (r *EcsService) UnmarshalJSON(bs []byte) error {
 	r.ContainerImage = concrete.ContainerImage
 	r.Env = concrete.Env
 	r.Envfile = concrete.Envfile
+	r.SecretEnvfile = concrete.SecretEnvfile
 	r.ExtStr = concrete.ExtStr
 	r.ExtCode = concrete.ExtCode
 	return nil
@@ -563,6 +567,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
 				}
 			}
+			var secretEnvfile []*dagger.Secret
+			if inputArgs["secretEnvfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretEnvfile"]), &secretEnvfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnvfile", err))
+				}
+			}
 			var extStr []string
 			if inputArgs["extStr"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
@@ -584,7 +595,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeScale", err))
 				}
 			}
-			return (*EcsPipeline).Rehearse(&parent, ctx, scenario, config, tfstate, repository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, timeScale)
+			return (*EcsPipeline).Rehearse(&parent, ctx, scenario, config, tfstate, repository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, timeScale)
 		case "Service":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -626,6 +637,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
 				}
 			}
+			var secretEnvfile []*dagger.Secret
+			if inputArgs["secretEnvfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretEnvfile"]), &secretEnvfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnvfile", err))
+				}
+			}
 			var extStr []string
 			if inputArgs["extStr"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
@@ -640,7 +658,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg extCode", err))
 				}
 			}
-			return (*EcsPipeline).Service(&parent, config, image, containerImage, env, envfile, extStr, extCode), nil
+			return (*EcsPipeline).Service(&parent, config, image, containerImage, env, envfile, secretEnvfile, extStr, extCode), nil
 		case "Ship":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -745,6 +763,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg envfile", err))
 				}
 			}
+			var secretEnvfile []*dagger.Secret
+			if inputArgs["secretEnvfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretEnvfile"]), &secretEnvfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnvfile", err))
+				}
+			}
 			var extStr []string
 			if inputArgs["extStr"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["extStr"]), &extStr)
@@ -787,7 +812,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reproducible", err))
 				}
 			}
-			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, extStr, extCode, desiredCount, noWait, timeout, reproducible)
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -961,6 +986,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*EcsService).Diff(&parent, ctx)
+		case "Logs":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var since string
+			if inputArgs["since"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["since"]), &since)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg since", err))
+				}
+			}
+			var follow bool
+			if inputArgs["follow"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["follow"]), &follow)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg follow", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsService).Logs(&parent, ctx, since, follow, timeout)
 		case "Render":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1024,6 +1077,62 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Status(&parent, ctx, events)
+		case "Tasks":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var stopped bool
+			if inputArgs["stopped"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stopped"]), &stopped)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stopped", err))
+				}
+			}
+			var deployment string
+			if inputArgs["deployment"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployment"]), &deployment)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployment", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*EcsService).Tasks(&parent, ctx, stopped, deployment, format)
+		case "Trace":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var task string
+			if inputArgs["task"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["task"]), &task)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg task", err))
+				}
+			}
+			var logLines int
+			if inputArgs["logLines"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["logLines"]), &logLines)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg logLines", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*EcsService).Trace(&parent, ctx, task, logLines, format)
 		case "Verify":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

@@ -94,6 +94,10 @@ func (m *EcsPipeline) Rehearse(
 	// Env files in the source, loaded before rendering.
 	// +optional
 	envfile []string,
+	// Env file lines held in a Dagger secret, loaded after --envfile (see
+	// service).
+	// +optional
+	secretEnvfile []*dagger.Secret,
 	// Jsonnet external variables, as NAME=VALUE.
 	// +optional
 	extStr []string,
@@ -146,7 +150,7 @@ func (m *EcsPipeline) Rehearse(
 
 	// Read the config first: a broken one fails before anything starts.
 	service := func(image string) *EcsService {
-		return r.serviceFor(config, image, container, env, envfile, extStr, extCode)
+		return r.serviceFor(config, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
 	// Nothing listens on this port: a lookup that needs AWS (ssm,
 	// secretsmanager_arn, an s3:// state) fails at once.
@@ -217,7 +221,7 @@ func (m *EcsPipeline) Rehearse(
 		timeScale, cfg.Service, cfg.Cluster, family, scenario)
 
 	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
-		container, env, envfile, extStr, extCode, -1, false, "", false)
+		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false)
 }
 
 // sample is the sample application with the starter kit, filled in for

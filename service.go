@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 
+	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
@@ -28,6 +30,8 @@ type EcsService struct {
 	Env []string
 	// Env files in the source (KEY=VALUE lines), loaded before rendering.
 	Envfile []string
+	// +private
+	SecretEnvfile []*dagger.Secret
 	// Jsonnet external variables, as NAME=VALUE and NAME=EXPRESSION.
 	ExtStr  []string
 	ExtCode []string
@@ -50,11 +54,20 @@ func (m *EcsPipeline) Service(
 	containerImage []string,
 	// A variable for the templates (env, must_env): NAME=VALUE; repeat for
 	// several. The engine's environment is not visible to the module.
+	// Dagger reads each value as CSV: quote one holding a comma or a quote
+	// ('"LEVELS=warn,debug"'), or pass it in --secret-envfile.
 	// +optional
 	env []string,
 	// An env file in the source, loaded before rendering; repeat for several.
+	// Read literally, as ecspresso reads --envfile.
 	// +optional
 	envfile []string,
+	// Env file lines held in a Dagger secret (file://.env.production,
+	// env://APP_ENV, cmd://"sops -d prod.env"), loaded like --envfile
+	// after it: values with commas, quotes, newlines or JSON reach the
+	// templates unchanged, and never appear in arguments or traces.
+	// +optional
+	secretEnvfile []*dagger.Secret,
 	// A Jsonnet external string variable: NAME=VALUE.
 	// +optional
 	extStr []string,
@@ -63,7 +76,7 @@ func (m *EcsPipeline) Service(
 	extCode []string,
 ) *EcsService {
 	return &EcsService{Mod: m, Config: config, Image: image, ContainerImage: containerImage,
-		Env: env, Envfile: envfile, ExtStr: extStr, ExtCode: extCode}
+		Env: env, Envfile: envfile, SecretEnvfile: secretEnvfile, ExtStr: extStr, ExtCode: extCode}
 }
 
 // Render the task definition as a deploy would register it (keys sorted,
@@ -129,6 +142,17 @@ func (s *EcsService) load(ctx context.Context) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i, secret := range s.SecretEnvfile {
+		text, err := secret.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading --secret-envfile %d: %w", i+1, err)
+		}
+		vars, err := pipeline.ParseEnvFile(fmt.Sprintf("--secret-envfile %d", i+1), strings.NewReader(text))
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, vars)
+	}
 	if s.Image != "" {
 		env["IMAGE"] = s.Image
 		if _, set := extStr["IMAGE"]; !set {
@@ -167,6 +191,9 @@ func (s *EcsService) load(ctx context.Context) (*loaded, error) {
 	cfg, err := pipeline.LoadConfig(ctx, opts)
 	if err != nil {
 		return nil, inSource(err)
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(os.Stderr, "warning:", inSource(errors.New(w)))
 	}
 	return &loaded{cfg: cfg, overrides: overrides}, nil
 }

@@ -65,6 +65,10 @@ func (m *EcsPipeline) Ship(
 	// Env files in the source, loaded before rendering.
 	// +optional
 	envfile []string,
+	// Env file lines held in a Dagger secret, loaded after --envfile (see
+	// service).
+	// +optional
+	secretEnvfile []*dagger.Secret,
 	// Jsonnet external variables, as NAME=VALUE.
 	// +optional
 	extStr []string,
@@ -92,7 +96,7 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	service := func(image string) *EcsService {
-		return m.serviceFor(config, image, container, env, envfile, extStr, extCode)
+		return m.serviceFor(config, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
 	// Deploy's switches, by name.
 	const force, skipTaskDefinition, requireDigest = false, false, true
@@ -121,10 +125,10 @@ func (m *EcsPipeline) Ship(
 
 // serviceFor is the service to ship image to: in container when one is
 // named (--container), else read by the definitions as IMAGE.
-func (m *EcsPipeline) serviceFor(config, image, container string, env, envfile, extStr, extCode []string) *EcsService {
+func (m *EcsPipeline) serviceFor(config, image, container string, env, envfile []string, secretEnvfile []*dagger.Secret, extStr, extCode []string) *EcsService {
 	var containerImage []string
 	if container != "" {
 		containerImage = []string{container + "=" + image}
 	}
-	return m.Service(config, image, containerImage, env, envfile, extStr, extCode)
+	return m.Service(config, image, containerImage, env, envfile, secretEnvfile, extStr, extCode)
 }

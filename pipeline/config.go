@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -364,13 +365,19 @@ func readEnvFile(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("reading envfile %s: %w", path, err)
 	}
 	defer f.Close()
-	m, err := envparse.Parse(f)
+	return ParseEnvFile(path, f)
+}
+
+// ParseEnvFile parses envfile lines read from r as readEnvFile does; name
+// says where they came from in errors, which never quote a value.
+func ParseEnvFile(name string, r io.Reader) (map[string]string, error) {
+	m, err := envparse.Parse(r)
 	if err != nil {
 		var pe *envparse.ParseError
 		if errors.As(err, &pe) && pe.Line > 0 {
-			return nil, fmt.Errorf("reading envfile %s:%d: %w", path, pe.Line, pe.Err)
+			return nil, fmt.Errorf("reading envfile %s:%d: %w", name, pe.Line, pe.Err)
 		}
-		return nil, fmt.Errorf("reading envfile %s: %w", path, err)
+		return nil, fmt.Errorf("reading envfile %s: %w", name, err)
 	}
 	return m, nil
 }
