@@ -137,3 +137,28 @@ func TestWaitSuccessNeedsSuccessfulServiceDeployment(t *testing.T) {
 		t.Errorf("outcome %s with service deployment %s, %d lagging reads left", res.Outcome, res.Wait.ServiceDeploymentStatus, lag)
 	}
 }
+
+// TestWaitFindsServiceDeploymentByRevision starts two deployments of the
+// same revision a second apart, the second replacing the first (whose
+// service deployment ends STOPPED), then waits for the second: Wait must
+// find the second's service deployment and see it SUCCESSFUL.
+func TestWaitFindsServiceDeploymentByRevision(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	e.srv.SetBehavior("registry.example.com/web:v2", ecssim.Behavior{StartDelay: 20 * time.Second, HealthyAfter: 10 * time.Second})
+	first, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	second, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true, SkipTaskDefinition: true, ForceNewDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ServiceDeploymentArn == "" || first.ServiceDeploymentArn == second.ServiceDeploymentArn || first.TaskDefinitionArn != second.TaskDefinitionArn {
+		t.Fatalf("service deployments %q and %q of %s and %s", first.ServiceDeploymentArn, second.ServiceDeploymentArn, first.TaskDefinitionArn, second.TaskDefinitionArn)
+	}
+	wr, err := pipeline.Wait(e.ctx, e.ecs, e.cfg, pipeline.WaitOptions{DeploymentID: second.DeploymentID, Clock: simClock{e.clock}})
+	if err != nil || wr.Outcome != pipeline.OutcomeSucceeded || wr.ServiceDeploymentArn != second.ServiceDeploymentArn || wr.ServiceDeploymentStatus != "SUCCESSFUL" {
+		t.Fatalf("Wait: %v %+v; want service deployment %s", err, wr, second.ServiceDeploymentArn)
+	}
+}

@@ -133,3 +133,92 @@ func BenchmarkDeployFailureDetection(b *testing.B) {
 	b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
 	b.ReportMetric(percentile(detect, 1).Seconds(), "max-detect-s")
 }
+
+// shape is a timeline a 30 s rollout can take, drawn afresh for each
+// deployment.
+type shape struct {
+	name string
+	// behavior draws the new tasks' behaviour.
+	behavior func() ecssim.Behavior
+	// drain draws how long the old tasks take to stop.
+	drain func() time.Duration
+	// lag is the simulator's propagation delay (eventually consistent
+	// DescribeServices).
+	lag time.Duration
+}
+
+// around returns d ±20%.
+func around(d time.Duration) time.Duration { return d*8/10 + rand.N(d*4/10+1) }
+
+func fixed(d time.Duration) func() time.Duration { return func() time.Duration { return around(d) } }
+
+var shapes = []shape{
+	// The new tasks run and are healthy well before the end; old tasks
+	// drain for the last ~10 s: the counts lead the end.
+	{name: "counts-lead", drain: fixed(10 * time.Second), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(8 * time.Second), HealthyAfter: around(10 * time.Second)}
+	}},
+	// Tasks become RUNNING (and healthy) spread over the window and old
+	// ones stop at once: the last old task stops as the deployment
+	// completes.
+	{name: "counts-coincide", drain: fixed(0), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(5 * time.Second), StartSpread: around(25 * time.Second)}
+	}},
+	// Every task change is over in ~5 s; then a long drain.
+	{name: "long-drain", drain: fixed(25 * time.Second), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(3 * time.Second), HealthyAfter: around(2 * time.Second)}
+	}},
+	// Tasks run at once, then health checks take most of the window.
+	{name: "slow-health", drain: fixed(2 * time.Second), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(3 * time.Second), HealthyAfter: around(25 * time.Second)}
+	}},
+	// counts-lead, read through up to 3 s of propagation delay.
+	{name: "jittered-propagation", lag: 3 * time.Second, drain: fixed(10 * time.Second), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(8 * time.Second), HealthyAfter: around(10 * time.Second)}
+	}},
+}
+
+// BenchmarkDeployDetectionShapes deploys 30 s rollouts of each shape, and
+// of a random mix of them, and reports how long after ECS completed the
+// deployment Deploy returned (median, 90th percentile) and the read calls
+// (Describe*, List*) per deploy (median, 90th percentile).
+func BenchmarkDeployDetectionShapes(b *testing.B) {
+	for _, sh := range append(slices.Clone(shapes), shape{name: "mix"}) {
+		b.Run(sh.name, func(b *testing.B) {
+			var detect, took []time.Duration
+			var reads []float64
+			for range b.N {
+				s := sh
+				if s.name == "mix" {
+					s = shapes[rand.N(len(shapes))]
+				}
+				b.StopTimer()
+				opts := []ecssim.Option{ecssim.WithBehavior("registry.example.com/web:v1", ecssim.Behavior{DrainDelay: s.drain()})}
+				if s.lag > 0 {
+					opts = append(opts, ecssim.WithPropagationDelay(s.lag))
+				}
+				e := newDeployEnv(b, nil, opts...)
+				e.srv.SetBehavior("registry.example.com/web:v2", s.behavior())
+				began := e.clock.Now()
+				b.StartTimer()
+				res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}}})
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				end := e.clock.Now()
+				finished := aws.ToTime(serviceDeployment(b, e, res.ServiceDeploymentArn).FinishedAt)
+				detect = append(detect, end.Sub(finished))
+				took = append(took, finished.Sub(began))
+				r, _ := readsBetween(e, began, end)
+				reads = append(reads, float64(r))
+			}
+			slices.Sort(reads)
+			b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
+			b.ReportMetric(percentile(detect, 0.9).Seconds(), "p90-detect-s")
+			b.ReportMetric(reads[len(reads)/2], "median-reads")
+			b.ReportMetric(reads[int(float64(len(reads)-1)*0.9)], "p90-reads")
+			b.ReportMetric(percentile(took, 0.5).Seconds(), "median-rollout-s")
+		})
+	}
+}

@@ -67,8 +67,21 @@ type RollbackResult struct {
 // updates the service to the ACTIVE revision of its family before the one
 // it runs. Then it waits for the rollback deployment and optionally
 // deregisters the revision rolled back from.
+//
+// Transient errors (throttling, 5xx, broken connections) are handled as
+// Deploy handles them: reads are retried with backoff on opts.Wait.Clock;
+// a mutating call is repeated only when throttled or when reads show it
+// was not applied, and an UpdateService whose answer was lost is never
+// repeated.
 func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOptions) (*RollbackResult, error) {
-	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	clock := opts.Wait.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	readable := func(err error) bool { return transient(ctx, err) }
+	svc, err := retrying(ctx, clock, readable, func() (*types.Service, error) {
+		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("rolling back: %w", err)
 	}
@@ -76,7 +89,12 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 	primary := primaryDeployment(svc)
 	var sdArn string
 	if primary != nil && primary.RolloutState == types.DeploymentRolloutStateInProgress {
-		sdArn = inProgressServiceDeployment(ctx, api, cfg, svc)
+		// Unreadable is not "none": that would pick the other method.
+		if sdArn, err = retrying(ctx, clock, readable, func() (string, error) {
+			return inProgressServiceDeployment(ctx, api, cfg, svc)
+		}); err != nil {
+			return nil, fmt.Errorf("rolling back: %w", err)
+		}
 	}
 	if sdArn != "" {
 		res.Method = RollbackStopDeployment
@@ -89,7 +107,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		}
 	} else {
 		res.Method = RollbackUpdateService
-		if res.To, err = previousRevision(ctx, api, res.From); err != nil {
+		if res.To, err = previousRevision(ctx, patientRegistrar{api, clock}, res.From); err != nil {
 			return nil, fmt.Errorf("rolling back: %w", err)
 		}
 	}
@@ -103,10 +121,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 	var dep *types.Deployment
 	var newSD string
 	if res.Method == RollbackStopDeployment {
-		if _, err := api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
-			ServiceDeploymentArn: aws.String(sdArn),
-			StopType:             types.StopServiceDeploymentStopTypeRollback,
-		}, retryOnlyThrottling); err != nil {
+		if err := stopServiceDeployment(ctx, api, clock, sdArn); err != nil {
 			return res, fmt.Errorf("stopping service deployment %s: %w", sdArn, err)
 		}
 		if dep, err = rollbackDeployment(ctx, api, cfg, opts.Wait.Clock, aws.ToString(primary.Id)); err != nil {
@@ -117,16 +132,21 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		}
 		newSD = sdArn // the rollback's outcome is the stopped one's ROLLBACK_SUCCESSFUL
 	} else {
-		out, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{
-			Cluster:        aws.String(cfg.Cluster),
-			Service:        aws.String(cfg.Service),
-			TaskDefinition: aws.String(res.To),
-		}, retryOnlyThrottling)
-		if err != nil {
+		out, err := retrying(ctx, clock, isThrottle, func() (*ecs.UpdateServiceOutput, error) {
+			return api.UpdateService(ctx, &ecs.UpdateServiceInput{
+				Cluster:        aws.String(cfg.Cluster),
+				Service:        aws.String(cfg.Service),
+				TaskDefinition: aws.String(res.To),
+			}, retryOnlyThrottling)
+		})
+		var updated *types.Service
+		if err == nil {
+			updated = out.Service
+		} else if updated, err = updateApplied(ctx, api, clock, cfg, svc, res.To, err); err != nil {
 			return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.To), err)
 		}
-		dep = primaryDeployment(out.Service)
-		newSD = aws.ToString(out.Service.CurrentServiceDeployment)
+		dep = primaryDeployment(updated)
+		newSD = aws.ToString(updated.CurrentServiceDeployment)
 	}
 	if dep != nil {
 		res.DeploymentID = aws.ToString(dep.Id)
@@ -146,7 +166,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		}
 	}
 	if opts.DeregisterTaskDefinition {
-		if _, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(res.From)}, retryOnlyThrottling); err != nil {
+		if err := deregisterTaskDefinition(ctx, api, clock, res.From); err != nil {
 			return res, fmt.Errorf("deregistering task definition %s: %w", shortTaskDefinition(res.From), err)
 		}
 		res.Deregistered = true
@@ -179,17 +199,108 @@ func rollbackDeployment(ctx context.Context, api ServiceDescriber, cfg *Config, 
 }
 
 // inProgressServiceDeployment returns the ARN of the service's service
-// deployment in progress, or "" when there is none or it cannot be read.
-func inProgressServiceDeployment(ctx context.Context, api ServiceDeploymentReader, cfg *Config, svc *types.Service) string {
+// deployment in progress, or "" when there is none.
+func inProgressServiceDeployment(ctx context.Context, api ServiceDeploymentReader, cfg *Config, svc *types.Service) (string, error) {
 	out, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(cfg.Cluster),
 		Service: aws.String(cfg.Service),
 		Status:  []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress},
 	})
-	if err != nil || len(out.ServiceDeployments) == 0 {
-		return ""
+	if err != nil {
+		return "", fmt.Errorf("listing service deployments in progress: %w", err)
 	}
-	return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn) // newest first
+	if len(out.ServiceDeployments) == 0 {
+		return "", nil
+	}
+	return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn), nil // newest first
+}
+
+// maxStopAttempts bounds how often a StopServiceDeployment shown not to
+// have been applied is made again.
+const maxStopAttempts = 3
+
+// stopServiceDeployment stops sdArn with stop type ROLLBACK. A throttled
+// call is retried; one whose answer was lost (5xx, broken connection) is
+// made again only when the service deployment, read for updateSettle, is
+// still in progress: then it was not applied.
+func stopServiceDeployment(ctx context.Context, api RollbackAPI, clock Clock, sdArn string) error {
+	for n := 1; ; n++ {
+		_, err := retrying(ctx, clock, isThrottle, func() (*ecs.StopServiceDeploymentOutput, error) {
+			return api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+				ServiceDeploymentArn: aws.String(sdArn),
+				StopType:             types.StopServiceDeploymentStopTypeRollback,
+			}, retryOnlyThrottling)
+		})
+		if err == nil || isThrottle(err) || !transient(ctx, err) {
+			return err
+		}
+		stopped, verr := stopApplied(ctx, api, clock, sdArn)
+		switch {
+		case verr != nil:
+			return fmt.Errorf("%w; whether it was applied is unknown (%w), so it was not retried", err, verr)
+		case stopped:
+			return nil
+		case n == maxStopAttempts:
+			return fmt.Errorf("%w; the service deployment is still in progress, so it was not applied", err)
+		}
+	}
+}
+
+// stopApplied reads the service deployment for up to updateSettle (reads
+// are eventually consistent) and reports whether it has left PENDING and
+// IN_PROGRESS, which a stop makes it do.
+func stopApplied(ctx context.Context, api ServiceDeploymentReader, clock Clock, sdArn string) (bool, error) {
+	giveUp := clock.Now().Add(updateSettle)
+	for {
+		out, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+			return api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{sdArn}})
+		})
+		if err != nil {
+			return false, fmt.Errorf("describing service deployment: %w", err)
+		}
+		if len(out.ServiceDeployments) == 1 {
+			switch out.ServiceDeployments[0].Status {
+			case types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress:
+			default:
+				return true, nil
+			}
+		}
+		if !clock.Now().Before(giveUp) {
+			return false, nil
+		}
+		if err := clock.Sleep(ctx, pollFast); err != nil {
+			return false, err
+		}
+	}
+}
+
+// deregisterTaskDefinition deregisters arn. Deregistering is idempotent,
+// so transient errors are retried; a revision already INACTIVE (an earlier
+// attempt applied, its answer lost) counts as done.
+func deregisterTaskDefinition(ctx context.Context, api RollbackAPI, clock Clock, arn string) error {
+	_, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DeregisterTaskDefinitionOutput, error) {
+		out, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}, retryOnlyThrottling)
+		if err != nil && !transient(ctx, err) {
+			if d, derr := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)}); derr == nil && d.TaskDefinition.Status == types.TaskDefinitionStatusInactive {
+				return out, nil
+			}
+		}
+		return out, err
+	})
+	return err
+}
+
+// patientRegistrar retries the transient errors of the task definition
+// reads previousRevision makes.
+type patientRegistrar struct {
+	TaskDefinitionRegistrar
+	clock Clock
+}
+
+func (p patientRegistrar) ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
+	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTaskDefinitionsOutput, error) {
+		return p.TaskDefinitionRegistrar.ListTaskDefinitions(ctx, in, optFns...)
+	})
 }
 
 // previousRevision returns the ARN of the newest ACTIVE revision of

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -118,4 +119,110 @@ func TestRollbackRightAfterDeploymentStarts(t *testing.T) {
 	if err != nil || wr.Outcome != pipeline.OutcomeSucceeded || wr.ServiceDeploymentArn != rb.StoppedServiceDeploymentArn || wr.ServiceDeploymentStatus != "ROLLBACK_SUCCESSFUL" {
 		t.Fatalf("Wait: %v %+v", err, wr)
 	}
+}
+
+// TestRollbackSurvivesTransientErrors rolls back both ways under
+// throttling, 5xx and lost answers: reads are retried, a StopServiceDeployment
+// or UpdateService whose answer was lost after it was applied is not made
+// again, and a DeregisterTaskDefinition faulted before it was applied is.
+func TestRollbackSurvivesTransientErrors(t *testing.T) {
+	inject := func(e *deployEnv, fs ...ecssim.Fault) {
+		t.Helper()
+		for _, f := range fs {
+			if err := e.srv.InjectFault(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// loseFirst answers the first call of op, once the simulator applied
+	// it, with a 5xx.
+	loseFirst := func(e *deployEnv, op string) *ecs.Client {
+		lost := false
+		return e.tampered(func(o string, status int, body []byte) (int, []byte) {
+			if o == op && !lost {
+				lost = true
+				return http.StatusInternalServerError, serverError
+			}
+			return status, body
+		})
+	}
+	reached := func(e *deployEnv, op string) int {
+		n := 0
+		for _, r := range e.calls(op) {
+			if r.Fault == "" {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("stopping a deployment", func(t *testing.T) {
+		e := newDeployEnv(t, nil)
+		e.srv.SetBehavior("registry.example.com/web:v2", ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: time.Minute})
+		if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(20 * time.Second)
+		e.srv.ResetRequests()
+		inject(e,
+			ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "DescribeServices", Count: 2},
+			ecssim.Fault{Kind: ecssim.FaultThrottle, Operation: "ListServiceDeployments", Count: 3},
+			ecssim.Fault{Kind: ecssim.FaultReset, Operation: "ListServiceDeployments", Count: 1},
+		)
+		res, err := pipeline.Rollback(e.ctx, loseFirst(e, "StopServiceDeployment"), e.cfg, pipeline.RollbackOptions{Wait: e.waitOpts(nil)})
+		if err != nil {
+			t.Fatalf("Rollback: %v", err)
+		}
+		if res.Method != pipeline.RollbackStopDeployment || res.Outcome != pipeline.OutcomeSucceeded || res.To != e.v1 {
+			t.Errorf("rollback %s %s to %s", res.Method, res.Outcome, res.To)
+		}
+		if n := reached(e, "StopServiceDeployment"); n != 1 {
+			t.Errorf("%d StopServiceDeployment calls reached ECS, want 1", n)
+		}
+	})
+
+	t.Run("stopping a deployment, the stop not applied", func(t *testing.T) {
+		e := newDeployEnv(t, nil)
+		e.srv.SetBehavior("registry.example.com/web:v2", ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: time.Minute})
+		if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{NoWait: true}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(20 * time.Second)
+		e.srv.ResetRequests()
+		inject(e, ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "StopServiceDeployment", Count: 1})
+		res, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{Wait: e.waitOpts(nil)})
+		if err != nil || res.Outcome != pipeline.OutcomeSucceeded {
+			t.Fatalf("Rollback: %v %+v", err, res)
+		}
+		if n, all := reached(e, "StopServiceDeployment"), len(e.calls("StopServiceDeployment")); n != 1 || all != 2 {
+			t.Errorf("%d of %d StopServiceDeployment calls reached ECS, want 1 of 2", n, all)
+		}
+	})
+
+	t.Run("updating the service", func(t *testing.T) {
+		e := newDeployEnv(t, nil)
+		if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.ResetRequests()
+		inject(e,
+			ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "DescribeServices", Count: 1},
+			ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "ListTaskDefinitions", Count: 2},
+			ecssim.Fault{Kind: ecssim.FaultThrottle, Operation: "UpdateService", Count: 2},
+			ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "DeregisterTaskDefinition", Count: 1},
+		)
+		res, err := pipeline.Rollback(e.ctx, loseFirst(e, "UpdateService"), e.cfg, pipeline.RollbackOptions{DeregisterTaskDefinition: true, Wait: e.waitOpts(nil)})
+		if err != nil {
+			t.Fatalf("Rollback: %v", err)
+		}
+		if res.Method != pipeline.RollbackUpdateService || res.Outcome != pipeline.OutcomeSucceeded || res.To != e.v1 || !res.Deregistered {
+			t.Errorf("rollback %+v", res)
+		}
+		if n := reached(e, "UpdateService"); n != 1 {
+			t.Errorf("%d UpdateService calls reached ECS, want 1", n)
+		}
+		if s := e.service(); aws.ToString(s.TaskDefinition) != e.v1 {
+			t.Errorf("service runs %s", aws.ToString(s.TaskDefinition))
+		}
+	})
 }

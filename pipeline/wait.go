@@ -35,12 +35,16 @@ import (
 //   - Throttling, 5xx and broken connections are waited out with
 //     exponential backoff and full jitter (1-2 s doubling to 15-30 s); they
 //     never fail the wait, and nothing is ever updated again.
-//   - The last poll happens at the deadline, not before it.
+//   - The last poll happens at the deadline, not before it. Reads after
+//     it (how the deployment ended, why its tasks stopped) are retried
+//     for postDeadlineGrace at most.
 //
-// Besides the polls, Wait makes one ListServiceDeployments call to find the
-// service deployment, one DescribeServiceDeployments call to confirm the
-// outcome (more only while the history lags) and, on failure or timeout,
-// ListTasks and DescribeTasks for the stopped tasks' reasons.
+// Besides the polls, Wait makes, unless UpdateService named the service
+// deployment, one ListServiceDeployments, one DescribeServiceDeployments
+// and one DescribeServiceRevisions call to find it; one
+// DescribeServiceDeployments call to confirm the outcome (one a poll while
+// the history lags) and, on failure or timeout, ListTasks and
+// DescribeTasks for the stopped tasks' reasons.
 const (
 	pollFast        = time.Second
 	pollSlow        = 4 * time.Second

@@ -13,6 +13,9 @@ type Behavior struct {
 	// StartDelay is how long a task spends PROVISIONING and PENDING before
 	// it is RUNNING (image pull, ENI attachment, a slow start).
 	StartDelay time.Duration
+	// StartSpread adds to each task's StartDelay a random part of it, so
+	// that tasks become RUNNING spread over that window.
+	StartSpread time.Duration
 	// HealthyAfter is how long a RUNNING task takes to pass its health
 	// checks; only healthy tasks let the scheduler stop old ones.
 	HealthyAfter time.Duration
@@ -135,6 +138,7 @@ func AccessDeniedOnStart(secretARN string) Behavior {
 // Go duration strings ("1m30s").
 type behaviorJSON struct {
 	StartDelay   duration     `json:"startDelay,omitempty"`
+	StartSpread  duration     `json:"startSpread,omitempty"`
 	HealthyAfter duration     `json:"healthyAfter,omitempty"`
 	DrainDelay   duration     `json:"drainDelay,omitempty"`
 	Failure      *failureJSON `json:"failure,omitempty"`
@@ -150,7 +154,7 @@ type failureJSON struct {
 
 // MarshalJSON encodes b with durations as strings.
 func (b Behavior) MarshalJSON() ([]byte, error) {
-	v := behaviorJSON{StartDelay: duration(b.StartDelay), HealthyAfter: duration(b.HealthyAfter), DrainDelay: duration(b.DrainDelay), Logs: b.Logs}
+	v := behaviorJSON{StartDelay: duration(b.StartDelay), StartSpread: duration(b.StartSpread), HealthyAfter: duration(b.HealthyAfter), DrainDelay: duration(b.DrainDelay), Logs: b.Logs}
 	if f := b.Failure; f != nil {
 		v.Failure = &failureJSON{Kind: f.Kind, After: duration(f.After), ExitCode: f.ExitCode, Reason: f.Reason}
 	}
@@ -163,7 +167,7 @@ func (b *Behavior) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	*b = Behavior{StartDelay: time.Duration(v.StartDelay), HealthyAfter: time.Duration(v.HealthyAfter), DrainDelay: time.Duration(v.DrainDelay), Logs: v.Logs}
+	*b = Behavior{StartDelay: time.Duration(v.StartDelay), StartSpread: time.Duration(v.StartSpread), HealthyAfter: time.Duration(v.HealthyAfter), DrainDelay: time.Duration(v.DrainDelay), Logs: v.Logs}
 	if f := v.Failure; f != nil {
 		switch f.Kind {
 		case FailHealthCheck, FailExit, FailStart:

@@ -3,7 +3,11 @@ package ecssim
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
+	"slices"
+	"strings"
+	"time"
 )
 
 // service is an ECS service; its JSON fields are the wire shape.
@@ -267,7 +271,41 @@ func (s *Simulator) describeServices(in *describeServicesInput) (any, *apiError)
 		}
 		found = append(found, s.serviceView(svc, includes(in.Include, "TAGS")))
 	}
-	return map[string]any{"services": found, "failures": failures}, nil
+	out := map[string]any{"services": found, "failures": failures}
+	if s.lag > 0 {
+		return s.lagging(in.Cluster+"|"+strings.Join(in.Services, ",")+"|"+strings.Join(in.Include, ","), out), nil
+	}
+	return out, nil
+}
+
+// view is a DescribeServices answer as it was at a time.
+type view struct {
+	at   time.Time
+	key  string
+	body json.RawMessage
+}
+
+// lagging records the answer out to the request key and returns the
+// newest answer to it at least a random lag (up to s.lag) old, or out.
+func (s *Simulator) lagging(key string, out any) any {
+	body, err := json.Marshal(out)
+	if err != nil {
+		return out
+	}
+	keep := s.views[:0]
+	for _, v := range s.views {
+		if !v.at.Before(s.now.Add(-2 * s.lag)) {
+			keep = append(keep, v)
+		}
+	}
+	s.views = append(keep, view{at: s.now, key: key, body: body})
+	cutoff := s.now.Add(-rand.N(s.lag + 1))
+	for _, v := range slices.Backward(s.views) {
+		if v.key == key && !v.at.After(cutoff) {
+			return v.body
+		}
+	}
+	return json.RawMessage(body)
 }
 
 type listServicesInput struct {

@@ -30,6 +30,8 @@ type Simulator struct {
 	expired   func(accessKeyID string) bool
 	// imageCheck says why an image cannot be pulled; nil pulls anything.
 	imageCheck func(image string) error
+	// lag is the most a DescribeServices answer may lag the state.
+	lag time.Duration
 
 	mu           sync.Mutex // guards the ECS state below and behaviors
 	now          time.Time  // simulated time of the state
@@ -38,6 +40,7 @@ type Simulator struct {
 	families     map[string][]*taskDef
 	familyNames  []string
 	tags         map[string][]tag
+	views        []view // recent DescribeServices answers, for lagging ones
 
 	faultMu sync.Mutex
 	faults  []*Fault
@@ -48,6 +51,12 @@ type Simulator struct {
 
 // Option configures a Simulator.
 type Option func(*Simulator)
+
+// WithPropagationDelay makes DescribeServices eventually consistent: each
+// answer shows the state as an earlier answer showed it up to max ago
+// (a random lag per call, the newest answer at least that old), as ECS
+// reads lag its writes.
+func WithPropagationDelay(max time.Duration) Option { return func(s *Simulator) { s.lag = max } }
 
 // WithRegion sets the region in every ARN. Default "us-east-1".
 func WithRegion(region string) Option { return func(s *Simulator) { s.region = region } }

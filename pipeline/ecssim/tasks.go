@@ -2,6 +2,7 @@ package ecssim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +71,10 @@ func (s *Simulator) launch(svc *service, d *deployment, n int) {
 	c := svc.cluster
 	var started []*task
 	for range n {
+		b := b
+		if b.StartSpread > 0 {
+			b.StartDelay += rand.N(b.StartSpread) // each task its own
+		}
 		id := newHexID()
 		t := &task{
 			TaskArn:           s.arn("task/" + c.ClusterName + "/" + id),
