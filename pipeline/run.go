@@ -121,11 +121,12 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 
 	timeout := cmp.Or(opts.Timeout, cfg.Timeout, defaultTimeout)
 	deadline := clock.Now().Add(timeout)
-	tasks := patientTaskReader{api, clock}
 	interval := runPollMin
 	var stopped []types.Task
 	for {
-		ts, err := describeTasks(ctx, tasks, cfg.Cluster, arns)
+		ts, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() ([]types.Task, error) {
+			return describeTasks(ctx, api, cfg.Cluster, arns)
+		})
 		if err != nil {
 			return res, fmt.Errorf("waiting for tasks: %w", err)
 		}

@@ -362,13 +362,13 @@ func traceDeployment(ctx context.Context, api WaitAPI, logs LogStreamReader, clo
 	ctx, cancel := context.WithTimeout(ctx, maxDeploymentTrace)
 	defer cancel()
 	tasks := patientTaskReader{api, clock}
-	arns, err := listTasks(ctx, tasks, &ecs.ListTasksInput{
-		Cluster: aws.String(cluster), StartedBy: aws.String(deploymentID), DesiredStatus: types.DesiredStatusStopped,
+	list, err := tasks.ListTasks(ctx, &ecs.ListTasksInput{
+		Cluster: aws.String(cluster), StartedBy: aws.String(deploymentID), DesiredStatus: types.DesiredStatusStopped, MaxResults: aws.Int32(100),
 	})
 	if err != nil {
 		return ""
 	}
-	task, err := newestStopped(ctx, tasks, cluster, arns)
+	task, err := newestStopped(ctx, tasks, cluster, list.TaskArns)
 	if err != nil || task == nil {
 		return ""
 	}
