@@ -127,3 +127,57 @@ func checkFormat(format string) error {
 	}
 	return nil
 }
+
+// Run a one-off task of the service's task definition, as `ecspresso run`
+// does: with the service's launch type or capacity providers and network
+// configuration, then wait until it stops and print its trace with its
+// log lines. Fails when an essential container exits non-zero or never
+// runs.
+// +cache="never"
+func (s *EcsService) Run(
+	ctx context.Context,
+	// The revision to run, family:revision or an ARN; the one the service
+	// runs when empty.
+	// +optional
+	taskDefinition string,
+	// The command to run instead of the container's, one argument per
+	// item.
+	// +optional
+	command []string,
+	// The container whose command --command replaces; the task
+	// definition's first container when empty.
+	// +optional
+	container string,
+	// How many tasks to run, 1 to 10.
+	// +default=1
+	count int,
+	// Return once the tasks are started.
+	// +optional
+	noWait bool,
+	// How long to wait for the tasks to stop, such as 15m; the config's
+	// timeout (10m) when empty.
+	// +optional
+	timeout string,
+	// How many of each container's last log lines to show; 0 shows none.
+	// +default=100
+	logLines int,
+) (string, error) {
+	if count < 1 || count > 10 {
+		return "", fmt.Errorf("--count %d: want 1 to 10", count)
+	}
+	c, wait, err := s.prepare(ctx, timeout)
+	if err != nil {
+		return "", err
+	}
+	if logLines <= 0 {
+		logLines = -1
+	}
+	res, err := pipeline.Run(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, pipeline.RunOptions{
+		TaskDefinition: taskDefinition, Container: container, Command: command, Count: int32(count),
+		NoWait: noWait, Timeout: wait.Timeout, LogLines: logLines,
+	})
+	if err != nil {
+		return "", inSource(err)
+	}
+	return res.String(), nil
+}

@@ -73,6 +73,7 @@ type RollbackAPI interface {
 type ECSAPI interface {
 	RollbackAPI
 	CreateAPI
+	RunAPI
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 }
 

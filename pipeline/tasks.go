@@ -96,17 +96,11 @@ func Tasks(ctx context.Context, api TaskReader, cfg *Config, opts TasksOptions) 
 		} else {
 			in.ServiceName = aws.String(cfg.Service)
 		}
-		for {
-			out, err := api.ListTasks(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("listing tasks of service %q: %w", cfg.Service, err)
-			}
-			arns = append(arns, out.TaskArns...)
-			if aws.ToString(out.NextToken) == "" {
-				break
-			}
-			in.NextToken = out.NextToken
+		more, err := listTasks(ctx, api, in)
+		if err != nil {
+			return nil, fmt.Errorf("listing tasks of service %q: %w", cfg.Service, err)
 		}
+		arns = append(arns, more...)
 	}
 	tasks, err := describeTasks(ctx, api, cfg.Cluster, arns)
 	if err != nil {
@@ -123,6 +117,24 @@ func Tasks(ctx context.Context, api TaskReader, cfg *Config, opts TasksOptions) 
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return list, nil
+}
+
+// listTasks returns the ARNs of every page of ListTasks.
+func listTasks(ctx context.Context, api TaskReader, in *ecs.ListTasksInput) ([]string, error) {
+	page := *in // the caller's input keeps its token
+	in = &page
+	var arns []string
+	for {
+		out, err := api.ListTasks(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, out.TaskArns...)
+		if aws.ToString(out.NextToken) == "" {
+			return arns, nil
+		}
+		in.NextToken = out.NextToken
+	}
 }
 
 // describeTasks describes tasks in batches of 100, the most DescribeTasks

@@ -85,13 +85,13 @@ func Trace(ctx context.Context, api TraceAPI, logs LogStreamReader, cfg *Config,
 		}
 		task = &out.Tasks[0]
 	} else {
-		list, err := tasks.ListTasks(ctx, &ecs.ListTasksInput{
-			Cluster: aws.String(cfg.Cluster), ServiceName: aws.String(cfg.Service), DesiredStatus: types.DesiredStatusStopped, MaxResults: aws.Int32(100),
+		arns, err := listTasks(ctx, tasks, &ecs.ListTasksInput{
+			Cluster: aws.String(cfg.Cluster), ServiceName: aws.String(cfg.Service), DesiredStatus: types.DesiredStatusStopped,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("tracing: listing stopped tasks of service %q: %w", cfg.Service, err)
 		}
-		if task, err = newestStopped(ctx, tasks, cfg.Cluster, list.TaskArns); err != nil {
+		if task, err = newestStopped(ctx, tasks, cfg.Cluster, arns); err != nil {
 			return nil, fmt.Errorf("tracing: %w", err)
 		}
 		if task == nil {

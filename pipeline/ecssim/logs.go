@@ -49,6 +49,7 @@ type logEvent struct {
 // written up to now in time order; ok is false when no task definition of
 // a started task names the group.
 func (s *Simulator) logStreams(group string) (streams map[string][]logEvent, ok bool) {
+	s.stepOneOffs()
 	streams = map[string][]logEvent{}
 	for _, name := range s.clusterNames {
 		for _, t := range s.clusters[name].taskOrder {

@@ -303,6 +303,8 @@ var operations = map[string]handler{
 	"StopServiceDeployment":      op((*Simulator).stopServiceDeployment),
 	"ListTasks":                  op((*Simulator).listTasks),
 	"DescribeTasks":              op((*Simulator).describeTasks),
+	"RunTask":                    op((*Simulator).runTask),
+	"StopTask":                   op((*Simulator).stopTaskOp),
 	"TagResource":                op((*Simulator).tagResource),
 	"UntagResource":              op((*Simulator).untagResource),
 	"ListTagsForResource":        op((*Simulator).listTagsForResource),

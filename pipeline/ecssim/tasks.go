@@ -41,6 +41,7 @@ type task struct {
 	dep       *deployment
 	behavior  Behavior
 	next      time.Time // when the next transition is due; zero for none
+	due       time.Time // the same for a one-off task (RunTask), stepped by stepOneOffs
 	runningAt time.Time
 	healthy   bool
 }
@@ -75,47 +76,53 @@ func (s *Simulator) launch(svc *service, d *deployment, n int) {
 		if b.StartSpread > 0 {
 			b.StartDelay += rand.N(b.StartSpread) // each task its own
 		}
-		id := newHexID()
-		t := &task{
-			TaskArn:           s.arn("task/" + c.ClusterName + "/" + id),
-			ClusterArn:        c.ClusterArn,
-			TaskDefinitionArn: td.arn,
-			Group:             "service:" + svc.ServiceName,
-			StartedBy:         d.ID,
-			LastStatus:        "PROVISIONING",
-			DesiredStatus:     "RUNNING",
-			HealthStatus:      "UNKNOWN",
-			LaunchType:        svc.LaunchType,
-			AvailabilityZone:  s.region + "a",
-			CreatedAt:         epochTime(s.now),
-			Version:           1,
-			id:                id,
-			svc:               svc,
-			dep:               d,
-			behavior:          b,
-			next:              s.now.Add(backoff + b.StartDelay/2),
-		}
-		t.Cpu, _ = td.doc["cpu"].(string)
-		t.Memory, _ = td.doc["memory"].(string)
-		for _, cd := range td.doc["containerDefinitions"].([]any) {
-			m := cd.(map[string]any)
-			name, _ := m["name"].(string)
-			image, _ := m["image"].(string)
-			t.Containers = append(t.Containers, &container{
-				ContainerArn: s.arn("container/" + c.ClusterName + "/" + id + "/" + newUUID()),
-				TaskArn:      t.TaskArn,
-				Name:         name,
-				Image:        image,
-				LastStatus:   "PENDING",
-				HealthStatus: "UNKNOWN",
-			})
-		}
-		c.tasks[id] = t
-		c.taskOrder = append(c.taskOrder, t)
+		t := s.newTask(c, td, b, "service:"+svc.ServiceName, d.ID, svc.LaunchType)
+		t.svc, t.dep = svc, d
+		t.next = s.now.Add(backoff + b.StartDelay/2)
 		d.tasks = append(d.tasks, t)
 		started = append(started, t)
 	}
 	s.event(svc, "(service %s) has started %d tasks: %s.", svc.ServiceName, n, taskList(started))
+}
+
+// newTask makes a PROVISIONING task of td in c, with its containers
+// PENDING, and adds it to the cluster's tasks.
+func (s *Simulator) newTask(c *cluster, td *taskDef, b Behavior, group, startedBy, launchType string) *task {
+	id := newHexID()
+	t := &task{
+		TaskArn:           s.arn("task/" + c.ClusterName + "/" + id),
+		ClusterArn:        c.ClusterArn,
+		TaskDefinitionArn: td.arn,
+		Group:             group,
+		StartedBy:         startedBy,
+		LastStatus:        "PROVISIONING",
+		DesiredStatus:     "RUNNING",
+		HealthStatus:      "UNKNOWN",
+		LaunchType:        launchType,
+		AvailabilityZone:  s.region + "a",
+		CreatedAt:         epochTime(s.now),
+		Version:           1,
+		id:                id,
+		behavior:          b,
+	}
+	t.Cpu, _ = td.doc["cpu"].(string)
+	t.Memory, _ = td.doc["memory"].(string)
+	for _, cd := range td.doc["containerDefinitions"].([]any) {
+		m := cd.(map[string]any)
+		name, _ := m["name"].(string)
+		image, _ := m["image"].(string)
+		t.Containers = append(t.Containers, &container{
+			ContainerArn: s.arn("container/" + c.ClusterName + "/" + id + "/" + newUUID()),
+			TaskArn:      t.TaskArn,
+			Name:         name,
+			Image:        image,
+			LastStatus:   "PENDING",
+			HealthStatus: "UNKNOWN",
+		})
+	}
+	c.tasks[id] = t
+	c.taskOrder = append(c.taskOrder, t)
+	return t
 }
 
 // behaviorFor returns the scripted behaviour of a task definition: its
@@ -277,6 +284,7 @@ func (s *Simulator) listTasks(in *listTasksInput) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	s.stepOneOffs()
 	if in.ServiceName != "" {
 		if _, ok := c.services[lastSegment(in.ServiceName)]; !ok {
 			return nil, errServiceNotFound()
@@ -316,6 +324,7 @@ func (s *Simulator) describeTasks(in *describeTasksInput) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	s.stepOneOffs()
 	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
 		return nil, errInvalidParameter("Tasks must contain between 1 and 100 items.")
 	}

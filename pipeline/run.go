@@ -1,0 +1,201 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// RunAPI is the part of the ECS client that Run calls.
+type RunAPI interface {
+	TraceAPI
+	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+}
+
+// RunOptions configures Run.
+type RunOptions struct {
+	// TaskDefinition is the revision to run, "family:revision" or an ARN;
+	// empty runs the one the service runs.
+	TaskDefinition string
+	// Container and Command override a container's command; Container
+	// defaults to the task definition's first container.
+	Container string
+	Command   []string
+	// Count is how many tasks to run, 1 to 10; zero means 1.
+	Count int32
+	// NoWait returns once the tasks are started.
+	NoWait bool
+	// Timeout bounds the wait for the tasks to stop; zero uses the
+	// config's timeout. The tasks go on after it.
+	Timeout time.Duration
+	// LogLines is how many of each container's last log lines the traces
+	// show; zero means 100, negative none.
+	LogLines int
+	// Clock paces polling and retries; nil is SystemClock.
+	Clock Clock
+}
+
+// RunResult is what a one-off run did.
+type RunResult struct {
+	// Tasks are the tasks started, as last seen.
+	Tasks []TaskInfo
+	// Traces are the stopped tasks' traces, when waited for.
+	Traces []*TaskTrace
+}
+
+// ErrTaskFailed is returned (wrapped) when a task of Run stopped with an
+// essential container that exited non-zero or never ran.
+var ErrTaskFailed = errors.New("task failed")
+
+// Polling of Run's wait: from runPollMin, growing by half each poll up to
+// runPollMax.
+const (
+	runPollMin = 2 * time.Second
+	runPollMax = 10 * time.Second
+)
+
+// Run starts one-off tasks of the service's task definition as `ecspresso
+// run` does, with the service's launch type or capacity providers and
+// network configuration, and (unless NoWait) waits until they stop. It
+// fails, with the traces, when an essential container exited non-zero or
+// never ran. RunTask is retried only when throttled, so it never starts
+// tasks twice.
+func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opts RunOptions) (*RunResult, error) {
+	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	if err != nil {
+		return nil, fmt.Errorf("running task: %w", err)
+	}
+	tdName := cmp.Or(opts.TaskDefinition, aws.ToString(svc.TaskDefinition))
+	td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(tdName)})
+	if err != nil {
+		return nil, fmt.Errorf("running task: describing task definition %s: %w", shortTaskDefinition(tdName), err)
+	}
+	in := &ecs.RunTaskInput{
+		Cluster:              aws.String(cfg.Cluster),
+		TaskDefinition:       td.TaskDefinition.TaskDefinitionArn,
+		Count:                aws.Int32(cmp.Or(opts.Count, 1)),
+		StartedBy:            aws.String("ecs-pipeline"),
+		NetworkConfiguration: svc.NetworkConfiguration,
+		PlatformVersion:      svc.PlatformVersion,
+		EnableExecuteCommand: svc.EnableExecuteCommand,
+	}
+	if len(svc.CapacityProviderStrategy) > 0 {
+		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
+	} else {
+		in.LaunchType = svc.LaunchType
+	}
+	if len(opts.Command) > 0 {
+		name := opts.Container
+		if name == "" && len(td.TaskDefinition.ContainerDefinitions) > 0 {
+			name = aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Name)
+		}
+		in.Overrides = &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String(name), Command: opts.Command}}}
+	}
+	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RunTaskOutput, error) {
+		return api.RunTask(ctx, in, retryOnlyThrottling)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("running task of %s: %w", shortTaskDefinition(tdName), err)
+	}
+	if len(out.Failures) > 0 {
+		f := out.Failures[0]
+		return nil, fmt.Errorf("running task of %s: %s: %s", shortTaskDefinition(tdName), aws.ToString(f.Reason), aws.ToString(f.Detail))
+	}
+	res := &RunResult{}
+	var arns []string
+	for _, t := range out.Tasks {
+		res.Tasks = append(res.Tasks, taskInfo(t))
+		arns = append(arns, aws.ToString(t.TaskArn))
+	}
+	if opts.NoWait || len(arns) == 0 {
+		return res, nil
+	}
+
+	timeout := cmp.Or(opts.Timeout, cfg.Timeout, defaultTimeout)
+	deadline := clock.Now().Add(timeout)
+	interval := runPollMin
+	var stopped []types.Task
+	for {
+		ts, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() ([]types.Task, error) {
+			return describeTasks(ctx, api, cfg.Cluster, arns)
+		})
+		if err != nil {
+			return res, fmt.Errorf("waiting for tasks: %w", err)
+		}
+		res.Tasks = res.Tasks[:0]
+		done := true
+		for _, t := range ts {
+			res.Tasks = append(res.Tasks, taskInfo(t))
+			done = done && aws.ToString(t.LastStatus) == "STOPPED"
+		}
+		if done {
+			stopped = ts
+			break
+		}
+		now := clock.Now()
+		if !now.Before(deadline) {
+			return res, fmt.Errorf("waiting for tasks: still running after %s (they go on in ECS): %s", timeout, taskIDs(res.Tasks))
+		}
+		if err := clock.Sleep(ctx, min(interval, deadline.Sub(now))); err != nil {
+			return res, fmt.Errorf("waiting for tasks: %w", err)
+		}
+		interval = min(interval*3/2, runPollMax)
+	}
+
+	essential := map[string]bool{}
+	for _, c := range td.TaskDefinition.ContainerDefinitions {
+		essential[aws.ToString(c.Name)] = c.Essential == nil || *c.Essential
+	}
+	var failed []string
+	for _, t := range stopped {
+		tr, err := TraceTask(ctx, api, logs, cfg.Cluster, t, TraceOptions{LogLines: opts.LogLines, Clock: clock})
+		if err != nil {
+			return res, err
+		}
+		res.Traces = append(res.Traces, tr)
+		for _, c := range tr.Task.Containers {
+			if essential[c.Name] && (c.ExitCode == nil || *c.ExitCode != 0) {
+				failed = append(failed, tr.String())
+				break
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d tasks of %s\n%s", ErrTaskFailed, len(failed), len(stopped),
+			shortTaskDefinition(aws.ToString(td.TaskDefinition.TaskDefinitionArn)), strings.Join(failed, "\n"))
+	}
+	return res, nil
+}
+
+func taskIDs(ts []TaskInfo) string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// String reports each task's trace, or the started tasks when not waited
+// for.
+func (r *RunResult) String() string {
+	if len(r.Traces) > 0 {
+		var parts []string
+		for _, tr := range r.Traces {
+			parts = append(parts, tr.String())
+		}
+		return strings.Join(parts, "\n")
+	}
+	var b strings.Builder
+	for _, t := range r.Tasks {
+		fmt.Fprintf(&b, "started task %s (%s)\n", t.ID, t.TaskDefinition)
+	}
+	return b.String()
+}
