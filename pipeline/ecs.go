@@ -78,9 +78,10 @@ type ECSAPI interface {
 // not exist or is no longer ACTIVE.
 var ErrServiceNotFound = errors.New("service not found")
 
-// describeService reads one ACTIVE service.
-func describeService(ctx context.Context, api ServiceDescriber, cluster, service string) (*types.Service, error) {
-	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+// describeService reads one ACTIVE service, with the optional fields
+// named in include (TAGS).
+func describeService(ctx context.Context, api ServiceDescriber, cluster, service string, include ...types.ServiceField) (*types.Service, error) {
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}, Include: include})
 	if err != nil {
 		var nf *types.ClusterNotFoundException
 		if errors.As(err, &nf) {
