@@ -41,8 +41,9 @@ type Deployment struct {
 // +cache="session"
 func (s *EcsService) Deploy(
 	ctx context.Context,
-	// Set the service's desired count; -1 leaves it alone (auto scaling
-	// owns it).
+	// Set the service's desired count (ecspresso's --tasks); -1 takes the
+	// service definition's desiredCount, or leaves the count alone (auto
+	// scaling owns it) when the file sets none.
 	// +default=-1
 	desiredCount int,
 	// Start a new deployment even when nothing changed.
