@@ -210,11 +210,12 @@ type NormalizeOptions struct {
 
 // NormalizeTaskDefinition returns the comparable form of a task definition:
 // read-only fields stripped, the API's field names, containers sorted by
-// name, environment and secrets by name, port mappings and mount points
+// name, environment and secrets by name, port mappings, mount points,
+// volumesFrom, requiresCompatibilities, placement constraints and tags
 // sorted, hostPort filled from containerPort under awsvpc, protocol "tcp"
 // and essential true filled in as the API does, "0.25 vCPU" and "0.5 GB"
 // style sizes turned into the API's units, false booleans (but essential),
-// nulls and empty lists dropped.
+// nulls and empty lists dropped; empty strings are values and stay.
 func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error) {
 	var in ecs.RegisterTaskDefinitionInput
 	if err := decodeDefinition(path, StripFields(def, TaskDefinitionReadOnlyFields), &in); err != nil {
@@ -272,9 +273,10 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 // NormalizeServiceDefinition returns the comparable form of a service
 // definition: read-only and identity fields (serviceName, cluster,
 // taskDefinition) stripped, the API's field names, defaults the API fills
-// in (scheduling strategy, deployment controller and percentages, platform
-// version, propagateTags, assignPublicIp) filled in, subnets and security
-// groups sorted, false booleans, nulls and empty lists dropped.
+// in (scheduling strategy, deployment controller, percentages of 200/100
+// for REPLICA and 100/0 for DAEMON, platform version, propagateTags,
+// assignPublicIp) filled in, subnets, security groups, placement and tags
+// sorted, false booleans, nulls and empty lists dropped.
 func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error) {
 	var in ecs.CreateServiceInput
 	body := StripFields(StripFields(def, ServiceReadOnlyFields), serviceIdentityFields)
