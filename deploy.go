@@ -41,8 +41,9 @@ type Deployment struct {
 // +cache="session"
 func (s *EcsService) Deploy(
 	ctx context.Context,
-	// Set the service's desired count; -1 leaves it alone (auto scaling
-	// owns it).
+	// Set the service's desired count (ecspresso's --tasks); -1 takes the
+	// service definition's desiredCount, or leaves the count alone (auto
+	// scaling owns it) when the file sets none.
 	// +default=-1
 	desiredCount int,
 	// Start a new deployment even when nothing changed.
@@ -99,12 +100,15 @@ func (s *EcsService) Deploy(
 
 // Rollback the service: stop a deployment in progress with ECS's own
 // rollback, or return the service to the revision before the one it runs;
-// then wait for the rollback to complete.
+// then wait for the rollback to complete and deregister the revision
+// rolled back from, as ecspresso v2 does.
 // +cache="never"
 func (s *EcsService) Rollback(
 	ctx context.Context,
-	// Deregister the revision rolled back from once the rollback succeeded.
-	// +optional
+	// Deregister the revision rolled back from once the rollback succeeded,
+	// as ecspresso v2 does by default; --deregister=false keeps it (and is
+	// needed with --no-wait).
+	// +default=true
 	deregister bool,
 	// Show what would be done, changing nothing.
 	// +optional
@@ -121,7 +125,7 @@ func (s *EcsService) Rollback(
 		return "", err
 	}
 	res, err := pipeline.Rollback(ctx, c.clients.ECS, c.cfg, pipeline.RollbackOptions{
-		DeregisterTaskDefinition: deregister, DryRun: dryRun, NoWait: noWait, Wait: wait,
+		NoDeregisterTaskDefinition: !deregister, DryRun: dryRun, NoWait: noWait, Wait: wait,
 	})
 	if err != nil {
 		return "", inSource(err)

@@ -80,8 +80,10 @@ func (m *EcsPipeline) Service(
 }
 
 // Render the task definition as a deploy would register it (keys sorted,
-// nulls and empty lists dropped), or the service definition. Nothing in
-// AWS changes; lookups (ssm, secretsmanager_arn, s3:// tfstate) read it.
+// nulls and empty lists dropped), or the service definition with
+// serviceName set to the config's service, as ecspresso renders it.
+// Nothing in AWS changes; lookups (ssm, secretsmanager_arn, s3:// tfstate)
+// read it.
 // +cache="never"
 func (s *EcsService) Render(
 	ctx context.Context,

@@ -194,9 +194,11 @@ func badInputCases(t *testing.T) []badInputCase {
 			want:  `describing service: service not found: service "web" not found in cluster "staging" (no such cluster)`,
 		},
 		{
-			name:  "service that does not exist",
-			files: map[string]string{"ecspresso.yml": strings.Replace(config(""), "service: web", "service: api", 1)},
-			want:  `describing service: service not found: service "api" not found in cluster "prod"`,
+			// Deploy creates a missing service (ecspresso v2), from the
+			// service definition this config lacks.
+			name:  "service that does not exist, and no service definition",
+			files: map[string]string{"ecspresso.yml": strings.Replace(strings.Replace(config(""), "service: web", "service: api", 1), "service_definition: ecs-service-def.jsonnet\n", "", 1)},
+			want:  `service not found: service "api" not found in cluster "prod", and ./ecspresso.yml sets no service_definition to create it from`,
 		},
 		{
 			name:  "cluster name with characters ECS rejects",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // CreateAPI is what Create calls.
@@ -20,7 +21,8 @@ type CreateOptions struct {
 	// task definition, as in DeployOptions.
 	ImageOverrides map[string]string
 	// DesiredCount, when set, overrides the service definition's desired
-	// count; with neither, the service starts with 1 task.
+	// count; with neither, a REPLICA service starts with 1 task. A DAEMON
+	// service takes none.
 	DesiredCount *int32
 }
 
@@ -35,7 +37,8 @@ type CreateResult struct {
 // Create makes the config's service, as ecspresso create does: it renders
 // and validates both definitions, registers the task definition, and
 // creates the service in the config's cluster (which must exist) with it.
-// It does not wait for the service's tasks.
+// It does not wait for the service's tasks. Deploy creates a missing
+// service the same way.
 func Create(ctx context.Context, api CreateAPI, cfg *Config, opts CreateOptions) (*CreateResult, error) {
 	if cfg.Service == "" {
 		return nil, fmt.Errorf("creating: %s sets no service", cfg.Path)
@@ -51,26 +54,47 @@ func Create(ctx context.Context, api CreateAPI, cfg *Config, opts CreateOptions)
 	if err != nil {
 		return nil, fmt.Errorf("creating: %w", err)
 	}
+	in, err := createServiceInput(cfg, sd, opts.DesiredCount)
+	if err != nil {
+		return nil, fmt.Errorf("creating: %w", err)
+	}
+	res, _, err := create(ctx, api, td, in)
+	return res, err
+}
 
+// createServiceInput completes the rendered service definition for
+// CreateService: the config's cluster and service, and the desired count
+// by desiredCount's rules, 1 for a REPLICA service when neither asked nor
+// written (ECS requires one).
+func createServiceInput(cfg *Config, sd *ecs.CreateServiceInput, asked *int32) (*ecs.CreateServiceInput, error) {
+	in := *sd
+	in.Cluster = aws.String(cfg.Cluster)
+	in.ServiceName = aws.String(cfg.Service)
+	count, err := desiredCount(in.SchedulingStrategy, &in, asked)
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", cfg.Service, err)
+	}
+	if count == nil && in.SchedulingStrategy != types.SchedulingStrategyDaemon {
+		count = aws.Int32(1)
+	}
+	in.DesiredCount = count
+	return &in, nil
+}
+
+// create registers td and creates the service in with it, returning the
+// created service as CreateService answered.
+func create(ctx context.Context, api CreateAPI, td *ecs.RegisterTaskDefinitionInput, in *ecs.CreateServiceInput) (*CreateResult, *types.Service, error) {
 	reg, err := api.RegisterTaskDefinition(ctx, td)
 	if err != nil {
-		return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
+		return nil, nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
 	}
 	arn := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
 	res := &CreateResult{TaskDefinitionArn: arn, TaskDefinition: shortTaskDefinition(arn)}
-	sd.Cluster = aws.String(cfg.Cluster)
-	sd.ServiceName = aws.String(cfg.Service)
-	sd.TaskDefinition = aws.String(res.TaskDefinitionArn)
-	if opts.DesiredCount != nil {
-		sd.DesiredCount = opts.DesiredCount
-	}
-	if sd.DesiredCount == nil {
-		sd.DesiredCount = aws.Int32(1)
-	}
-	out, err := api.CreateService(ctx, sd)
+	in.TaskDefinition = aws.String(arn)
+	out, err := api.CreateService(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("creating service %s in cluster %s: %w", cfg.Service, cfg.Cluster, err)
+		return nil, nil, fmt.Errorf("creating service %s in cluster %s: %w", aws.ToString(in.ServiceName), aws.ToString(in.Cluster), err)
 	}
 	res.ServiceArn = aws.ToString(out.Service.ServiceArn)
-	return res, nil
+	return res, out.Service, nil
 }

@@ -134,7 +134,8 @@ func cloneJSON(v any) any {
 }
 
 // apiValue converts an SDK value to plain JSON values with the API's field
-// names. Zero scalars not behind a pointer are unset and become nil.
+// names. Zero scalars not behind a pointer (struct fields) are unset and
+// become nil; list elements and map values are kept whatever they hold.
 func apiValue(v reflect.Value, viaPtr bool) any {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -164,7 +165,9 @@ func apiValue(v reflect.Value, viaPtr bool) any {
 		}
 		out := make([]any, 0, v.Len())
 		for i := range v.Len() {
-			if e := apiValue(v.Index(i), false); e != nil {
+			// An element is a value even when zero: "" in a command
+			// (["sh", "-c", ""]) or 0 in a list must survive.
+			if e := apiValue(v.Index(i), true); e != nil {
 				out = append(out, e)
 			}
 		}
@@ -207,11 +210,12 @@ type NormalizeOptions struct {
 
 // NormalizeTaskDefinition returns the comparable form of a task definition:
 // read-only fields stripped, the API's field names, containers sorted by
-// name, environment and secrets by name, port mappings and mount points
+// name, environment and secrets by name, port mappings, mount points,
+// volumesFrom, requiresCompatibilities, placement constraints and tags
 // sorted, hostPort filled from containerPort under awsvpc, protocol "tcp"
 // and essential true filled in as the API does, "0.25 vCPU" and "0.5 GB"
 // style sizes turned into the API's units, false booleans (but essential),
-// nulls and empty lists dropped.
+// nulls and empty lists dropped; empty strings are values and stay.
 func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error) {
 	var in ecs.RegisterTaskDefinitionInput
 	if err := decodeDefinition(path, StripFields(def, TaskDefinitionReadOnlyFields), &in); err != nil {
@@ -235,6 +239,7 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 		sortBy(c, "environment", "name")
 		sortBy(c, "secrets", "name")
 		sortBy(c, "mountPoints", "containerPath", "sourceVolume")
+		sortCanonical(c, "volumesFrom")
 		for _, p := range objects(c["portMappings"]) {
 			if _, ok := p["hostPort"]; !ok && awsvpc {
 				if cp, ok := p["containerPort"]; ok {
@@ -249,6 +254,10 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 	}
 	sortBy(m, "containerDefinitions", "name")
 	sortBy(m, "volumes", "name")
+	// Orders that carry no meaning, as ecspresso's diff.go (sortTaskDefinition) sorts them.
+	sortStrings(m, "requiresCompatibilities")
+	sortBy(m, "tags", "key")
+	sortCanonical(m, "placementConstraints")
 	dropTags(m, opts.IgnoreTags)
 	out := pruneObject(m)
 	// Pruning drops essential false, and a missing essential reads as true:
@@ -264,9 +273,10 @@ func NormalizeTaskDefinition(path string, def map[string]any, opts NormalizeOpti
 // NormalizeServiceDefinition returns the comparable form of a service
 // definition: read-only and identity fields (serviceName, cluster,
 // taskDefinition) stripped, the API's field names, defaults the API fills
-// in (scheduling strategy, deployment controller and percentages, platform
-// version, propagateTags, assignPublicIp) filled in, subnets and security
-// groups sorted, false booleans, nulls and empty lists dropped.
+// in (scheduling strategy, deployment controller, percentages of 200/100
+// for REPLICA and 100/0 for DAEMON, platform version, propagateTags,
+// assignPublicIp) filled in, subnets, security groups, placement and tags
+// sorted, false booleans, nulls and empty lists dropped.
 func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeOptions) (map[string]any, error) {
 	var in ecs.CreateServiceInput
 	body := StripFields(StripFields(def, ServiceReadOnlyFields), serviceIdentityFields)
@@ -287,11 +297,17 @@ func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeO
 	}
 	setDefault(m, "deploymentController", map[string]any{})
 	setDefault(m["deploymentController"].(map[string]any), "type", "ECS")
-	if m["schedulingStrategy"] == "REPLICA" && m["deploymentController"].(map[string]any)["type"] == "ECS" {
+	if m["deploymentController"].(map[string]any)["type"] == "ECS" {
+		// The percentages ECS fills in: 200/100 for REPLICA, 100/0 for
+		// DAEMON (ecspresso diff.go, ServiceDefinitionForDiff).
+		maxPct, minPct := int32(200), int32(100)
+		if m["schedulingStrategy"] == "DAEMON" {
+			maxPct, minPct = 100, 0
+		}
 		setDefault(m, "deploymentConfiguration", map[string]any{})
 		dc := m["deploymentConfiguration"].(map[string]any)
-		setDefault(dc, "maximumPercent", int32(200))
-		setDefault(dc, "minimumHealthyPercent", int32(100))
+		setDefault(dc, "maximumPercent", maxPct)
+		setDefault(dc, "minimumHealthyPercent", minPct)
 	}
 	if nc, ok := m["networkConfiguration"].(map[string]any); ok {
 		if vpc, ok := nc["awsvpcConfiguration"].(map[string]any); ok {
@@ -303,8 +319,28 @@ func NormalizeServiceDefinition(path string, def map[string]any, opts NormalizeO
 			}
 		}
 	}
+	sortBy(m, "tags", "key")
+	sortCanonical(m, "placementConstraints")
+	sortCanonical(m, "placementStrategy")
 	dropTags(m, opts.IgnoreTags)
 	return pruneObject(m), nil
+}
+
+// sortStrings sorts the list m[key] of scalars.
+func sortStrings(m map[string]any, key string) {
+	if l, ok := m[key].([]any); ok {
+		slices.SortStableFunc(l, compareValues)
+	}
+}
+
+// sortCanonical sorts the list m[key] by each element's canonical JSON.
+func sortCanonical(m map[string]any, key string) {
+	l, ok := m[key].([]any)
+	if !ok {
+		return
+	}
+	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) } // maps encode with sorted keys
+	slices.SortStableFunc(l, func(a, b any) int { return cmp.Compare(enc(a), enc(b)) })
 }
 
 func setDefault(m map[string]any, k string, v any) {

@@ -20,22 +20,35 @@ import (
 
 // DeployOptions configures Deploy. The zero value registers the rendered
 // task definition, updates the service with it and the service definition,
-// and waits for the deployment.
+// and waits for the deployment; a missing service is created.
 type DeployOptions struct {
 	// ImageOverrides maps container names to images (typically
 	// digest-pinned) set in the rendered task definition. Naming a
 	// container the definition lacks is an error.
 	ImageOverrides map[string]string
-	// DesiredCount, when set, changes the service's desired count; nil
-	// leaves it alone (auto scaling owns it).
+	// DesiredCount, when set, is the desired count (ecspresso's --tasks);
+	// it wins over the service definition's desiredCount. With neither,
+	// UpdateService leaves the count alone (auto scaling owns it). A
+	// DAEMON service has no desired count: setting one is an error.
 	DesiredCount *int32
 	// ForceNewDeployment starts a deployment even when nothing changed.
 	ForceNewDeployment bool
 	// SkipTaskDefinition registers nothing and deploys the task definition
-	// the service runs, or with LatestTaskDefinition the latest ACTIVE
-	// revision of its family.
-	SkipTaskDefinition   bool
+	// the service runs.
+	SkipTaskDefinition bool
+	// LatestTaskDefinition registers nothing and deploys the latest ACTIVE
+	// revision of the family the service runs (ecspresso's
+	// --latest-task-definition).
 	LatestTaskDefinition bool
+	// Revision, when above 0, registers nothing and deploys that revision
+	// of the family the service runs (ecspresso's --revision). It excludes
+	// LatestTaskDefinition.
+	Revision int64
+	// NoUpdateService leaves the service's attributes, tags and the
+	// service definition's desiredCount alone: the one UpdateService call
+	// sets only the task definition (and DesiredCount or
+	// ForceNewDeployment when given), as ecspresso's --no-update-service.
+	NoUpdateService bool
 	// DryRun renders and validates everything and describes what would be
 	// registered and updated (DeployResult.Plan) without changing anything.
 	DryRun bool
@@ -59,7 +72,10 @@ type DeployResult struct {
 	TaskDefinitionArn string
 	// Images maps container names to their images.
 	Images map[string]string
-	// DeploymentID is the ECS deployment UpdateService started.
+	// Created is true when the service did not exist and Deploy created it.
+	Created bool
+	// DeploymentID is the ECS deployment UpdateService (or CreateService)
+	// started.
 	DeploymentID string
 	// ServiceDeploymentArn is its service deployment, when found.
 	ServiceDeploymentArn string
@@ -75,11 +91,13 @@ type DeployResult struct {
 
 // Deploy deploys the config's service the ecspresso way: render the task
 // definition (with opts.ImageOverrides) and the service definition,
-// validate both, check the service exists, register the task definition,
-// make exactly one UpdateService call, then follow the deployment it
-// started (see Wait). Nothing is changed until everything is validated.
-// When the deployment fails the result is returned with the
-// *DeploymentError.
+// validate both, read the service, register the task definition, bring
+// the service's tags in line with the service definition, make exactly one
+// UpdateService call, then follow the deployment it started (see Wait).
+// A service that does not exist is created instead, with Create's rules
+// (ecspresso v2's deploy creates it too). Nothing is changed until
+// everything is validated. When the deployment fails the result is
+// returned with the *DeploymentError.
 //
 // Throttled calls are retried with backoff on opts.Wait.Clock (a throttled
 // call was not applied). An UpdateService answered by a 5xx or a broken
@@ -90,10 +108,18 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	if cfg.Service == "" {
 		return nil, fmt.Errorf("deploying: %s sets no service", cfg.Path)
 	}
+	if opts.Revision < 0 {
+		return nil, fmt.Errorf("deploying: revision %d: want a revision number above 0", opts.Revision)
+	}
+	if opts.Revision > 0 && opts.LatestTaskDefinition {
+		// ecspresso deploy.go (taskDefinitionArnForDeploy) refuses the pair too.
+		return nil, fmt.Errorf("deploying: Revision and LatestTaskDefinition exclude each other")
+	}
+	register := !opts.SkipTaskDefinition && !opts.LatestTaskDefinition && opts.Revision == 0
 	var td *ecs.RegisterTaskDefinitionInput
-	if opts.SkipTaskDefinition {
+	if !register {
 		if len(opts.ImageOverrides) > 0 {
-			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition")
+			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition, LatestTaskDefinition or Revision")
 		}
 	} else {
 		var path string
@@ -108,18 +134,13 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			}
 		}
 	}
-	update := &ecs.UpdateServiceInput{
-		Cluster:            aws.String(cfg.Cluster),
-		Service:            aws.String(cfg.Service),
-		DesiredCount:       opts.DesiredCount,
-		ForceNewDeployment: opts.ForceNewDeployment,
-	}
-	if cfg.ServiceDefinition != "" {
-		sd, body, err := cfg.serviceDefinitionInput(ctx)
-		if err != nil {
+	var sd *ecs.CreateServiceInput
+	var sdBody map[string]any
+	if cfg.ServiceDefinition != "" && !opts.NoUpdateService {
+		var err error
+		if sd, sdBody, err = cfg.serviceDefinitionInput(ctx); err != nil {
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
-		applyServiceDefinition(update, sd, body)
 	}
 
 	clock := opts.Wait.Clock
@@ -128,21 +149,43 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	}
 	readable := func(err error) bool { return transient(ctx, err) }
 	svc, err := retrying(ctx, clock, readable, func() (*types.Service, error) {
-		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+		return describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)
 	})
+	if errors.Is(err, ErrServiceNotFound) && !errors.Is(err, ErrClusterNotFound) {
+		return deployCreate(ctx, api, cfg, opts, td, res)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
 	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
 		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
 	}
+	count, err := desiredCount(svc.SchedulingStrategy, sd, opts.DesiredCount)
+	if err != nil {
+		return nil, fmt.Errorf("deploying: service %q: %w", cfg.Service, err)
+	}
+	update := &ecs.UpdateServiceInput{
+		Cluster:            aws.String(cfg.Cluster),
+		Service:            aws.String(cfg.Service),
+		DesiredCount:       count,
+		ForceNewDeployment: opts.ForceNewDeployment,
+	}
+	var tags tagChanges
+	if sd != nil {
+		applyServiceDefinition(update, sd, sdBody)
+		tags = compareTags(svc.Tags, sd.Tags, cfg.Ignore.Tags)
+	}
 	if s := deploymentStrategy(svc, update); s != "" && s != types.DeploymentStrategyRolling {
 		return nil, fmt.Errorf("deploying: service %q uses the %s deployment strategy; only ROLLING deployments are followed", cfg.Service, s)
 	}
 	if td == nil {
 		ref := aws.ToString(svc.TaskDefinition)
-		if opts.LatestTaskDefinition {
-			ref, _, _ = strings.Cut(shortTaskDefinition(ref), ":") // the family: its latest ACTIVE revision
+		family, _, _ := strings.Cut(shortTaskDefinition(ref), ":")
+		switch {
+		case opts.Revision > 0:
+			ref = fmt.Sprintf("%s:%d", family, opts.Revision)
+		case opts.LatestTaskDefinition:
+			ref = family // the family alone names its latest ACTIVE revision
 		}
 		out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)})
 		if err != nil {
@@ -157,6 +200,7 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		if res.Plan, err = deployPlan(ctx, api, svc, td, update, res.TaskDefinitionArn); err != nil {
 			return nil, fmt.Errorf("deploying (dry run): %w", err)
 		}
+		res.Plan += tags.plan(aws.ToString(svc.ServiceArn))
 		return res, nil
 	}
 
@@ -171,6 +215,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		}
 		res.TaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 	}
+	if err := tags.apply(ctx, api, clock, aws.ToString(svc.ServiceArn)); err != nil {
+		return res, fmt.Errorf("deploying: %w", err)
+	}
 	update.TaskDefinition = aws.String(res.TaskDefinitionArn)
 	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.UpdateServiceOutput, error) {
 		return api.UpdateService(ctx, update, retryOnlyThrottling)
@@ -181,6 +228,12 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	} else if updated, err = updateApplied(ctx, api, clock, cfg, svc, res.TaskDefinitionArn, err); err != nil {
 		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
+	return followDeploy(ctx, api, cfg, opts, res, updated)
+}
+
+// followDeploy follows the PRIMARY deployment of svc, as UpdateService or
+// CreateService returned it, unless opts.NoWait.
+func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, res *DeployResult, updated *types.Service) (*DeployResult, error) {
 	dep := primaryDeployment(updated)
 	if dep == nil {
 		return res, fmt.Errorf("updating service %q: the response has no PRIMARY deployment", cfg.Service)
@@ -270,11 +323,156 @@ func updateApplied(ctx context.Context, api ServiceDescriber, clock Clock, cfg *
 // are eventually consistent, usually within seconds.
 const updateSettle = 15 * time.Second
 
+// deployCreate creates the missing service as Create does, with the task
+// definition td already rendered, then follows its first deployment
+// (ecspresso v2 deploy.go and create.go: deploy creates a missing service).
+func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, td *ecs.RegisterTaskDefinitionInput, res *DeployResult) (*DeployResult, error) {
+	if td == nil {
+		// ecspresso would create it from the family's latest revision; a
+		// first deploy that registers nothing is more likely a mistake.
+		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q, and a deploy that registers no task definition (SkipTaskDefinition, LatestTaskDefinition, Revision) does not create it", ErrServiceNotFound, cfg.Service, cfg.Cluster)
+	}
+	if opts.NoUpdateService {
+		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q; NoUpdateService updates an existing service only", ErrServiceNotFound, cfg.Service, cfg.Cluster)
+	}
+	if cfg.ServiceDefinition == "" {
+		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q, and %s sets no service_definition to create it from", ErrServiceNotFound, cfg.Service, cfg.Cluster, cfg.Path)
+	}
+	sd, _, err := cfg.serviceDefinitionInput(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
+	in, err := createServiceInput(cfg, sd, opts.DesiredCount)
+	if err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
+	res.Created = true
+	if opts.DryRun {
+		res.Outcome = OutcomeDryRun
+		res.Plan, err = createPlan(td, in)
+		if err != nil {
+			return nil, fmt.Errorf("deploying (dry run): %w", err)
+		}
+		return res, nil
+	}
+	cr, svc, err := create(ctx, api, td, in)
+	if err != nil {
+		return nil, err
+	}
+	res.TaskDefinitionArn = cr.TaskDefinitionArn
+	return followDeploy(ctx, api, cfg, opts, res, svc)
+}
+
+// createPlan describes what creating the service would register and create.
+func createPlan(td *ecs.RegisterTaskDefinitionInput, in *ecs.CreateServiceInput) (string, error) {
+	tdJSON, err := indentedJSON(td)
+	if err != nil {
+		return "", err
+	}
+	c := *in
+	c.TaskDefinition = aws.String("<registered revision>")
+	svcJSON, err := indentedJSON(&c)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Would register task definition family %q:\n%s\nWould create service %q in cluster %q:\n%s\n",
+		aws.ToString(td.Family), tdJSON, aws.ToString(in.ServiceName), aws.ToString(in.Cluster), svcJSON), nil
+}
+
+// desiredCount is the desired count a deploy sends, following ecspresso
+// deploy.go (calcDesiredCount): none for a DAEMON service (strategy is the
+// running service's, which UpdateService cannot change, or the one being
+// created); else asked (--tasks) wins over the service definition's
+// desiredCount (sd, nil when the service definition is not applied); else
+// none, and ECS keeps the count auto scaling set.
+func desiredCount(strategy types.SchedulingStrategy, sd *ecs.CreateServiceInput, asked *int32) (*int32, error) {
+	if strategy == types.SchedulingStrategyDaemon {
+		if asked != nil {
+			// ecspresso ignores --tasks here; asking is a mistake worth saying.
+			return nil, fmt.Errorf("a DAEMON service runs one task per container instance and takes no desired count (asked for %d)", *asked)
+		}
+		return nil, nil
+	}
+	if asked != nil {
+		return asked, nil
+	}
+	if sd != nil {
+		return sd.DesiredCount, nil
+	}
+	return nil, nil
+}
+
+// tagChanges are the service tags a deploy sets and removes.
+type tagChanges struct {
+	set    []types.Tag
+	remove []string
+}
+
+// compareTags brings the running tags in line with the service
+// definition's, as ecspresso deploy.go (UpdateServiceTags) does: tags new or
+// changed in the file are set, tags the file lacks are removed. Keys in
+// ignore (ignore.tags) and the reserved aws: keys are left alone.
+func compareTags(running, local []types.Tag, ignore []string) tagChanges {
+	skip := func(k string) bool {
+		return slices.Contains(ignore, k) || strings.HasPrefix(strings.ToLower(k), "aws:")
+	}
+	have := map[string]string{}
+	for _, t := range running {
+		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	want := map[string]bool{}
+	var c tagChanges
+	for _, t := range local {
+		k := aws.ToString(t.Key)
+		want[k] = true
+		if v, ok := have[k]; !skip(k) && (!ok || v != aws.ToString(t.Value)) {
+			c.set = append(c.set, t)
+		}
+	}
+	for _, t := range running {
+		if k := aws.ToString(t.Key); !want[k] && !skip(k) {
+			c.remove = append(c.remove, k)
+		}
+	}
+	return c
+}
+
+// apply tags and untags the service, retrying only throttling.
+func (c tagChanges) apply(ctx context.Context, api ResourceTagger, clock Clock, arn string) error {
+	if len(c.set) > 0 {
+		if _, err := retrying(ctx, clock, isThrottle, func() (*ecs.TagResourceOutput, error) {
+			return api.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn), Tags: c.set}, retryOnlyThrottling)
+		}); err != nil {
+			return fmt.Errorf("tagging service %s: %w", arn, err)
+		}
+	}
+	if len(c.remove) > 0 {
+		if _, err := retrying(ctx, clock, isThrottle, func() (*ecs.UntagResourceOutput, error) {
+			return api.UntagResource(ctx, &ecs.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: c.remove}, retryOnlyThrottling)
+		}); err != nil {
+			return fmt.Errorf("untagging service %s: %w", arn, err)
+		}
+	}
+	return nil
+}
+
+// plan describes the tag changes for a dry run.
+func (c tagChanges) plan(arn string) string {
+	var b strings.Builder
+	for _, t := range c.set {
+		fmt.Fprintf(&b, "Would tag service %s: %s=%s\n", arn, aws.ToString(t.Key), aws.ToString(t.Value))
+	}
+	if len(c.remove) > 0 {
+		fmt.Fprintf(&b, "Would untag service %s: %s\n", arn, strings.Join(c.remove, ", "))
+	}
+	return b.String()
+}
+
 // applyServiceDefinition copies into u every field of the rendered service
-// definition that UpdateService takes. Not sent: the desired count (only
-// DeployOptions.DesiredCount sets it), and what UpdateService cannot change
-// or changes only with care (launch type, scheduling strategy, role, tags,
-// deployment controller).
+// definition that UpdateService takes. Not sent here: the desired count
+// (see desiredCount), tags (TagResource, see compareTags), and what
+// UpdateService cannot change or changes only with care (launch type,
+// scheduling strategy, role, deployment controller).
 func applyServiceDefinition(u *ecs.UpdateServiceInput, sd *ecs.CreateServiceInput, body map[string]any) {
 	u.AvailabilityZoneRebalancing = sd.AvailabilityZoneRebalancing
 	u.CapacityProviderStrategy = sd.CapacityProviderStrategy

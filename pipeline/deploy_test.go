@@ -365,7 +365,9 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		opts pipeline.DeployOptions
 		want string
 	}{
-		{"missing service", &missing, pipeline.DeployOptions{}, `service "nope" not found in cluster "prod"`},
+		// Deploy creates a missing service (ecspresso v2), but not from a
+		// deploy that registers nothing.
+		{"missing service", &missing, pipeline.DeployOptions{SkipTaskDefinition: true}, `service "nope" not found in cluster "prod"`},
 		{"oversize definition", e.cfg, pipeline.DeployOptions{ImageOverrides: map[string]string{"app": "registry.example.com/web:" + strings.Repeat("x", 70000)}}, "over the ECS limit of 65536"},
 		{"unknown container override", e.cfg, pipeline.DeployOptions{ImageOverrides: map[string]string{"worker": "registry.example.com/worker:v2"}}, `no container named "worker"`},
 		{"image not pinned by digest", e.cfg, pipeline.DeployOptions{RequireDigest: true}, `container "app": image "registry.example.com/web:v2" is not pinned by digest`},

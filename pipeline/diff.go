@@ -157,9 +157,10 @@ type DiffServiceOptions struct {
 
 // DiffService shows what a deploy would change: a unified diff from the
 // task definition the service runs to the local one, then from the running
-// service to the local service definition (when the config has one),
-// leaving out desiredCount, which a deploy does not change unless asked. It
-// returns "" when nothing would change, and changes nothing itself.
+// service, read with its tags, to the local service definition (when the
+// config has one). desiredCount is compared only when the service
+// definition sets it, as only then does a deploy change it. It returns ""
+// when nothing would change, and changes nothing itself.
 func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffServiceOptions) (string, error) {
 	d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
 	if err != nil {
@@ -169,7 +170,9 @@ func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffService
 	if err != nil {
 		return "", err
 	}
-	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	// Tags are read with the service so that unchanged tags show no diff
+	// (ecspresso diff.go compares the service's tags too).
+	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)
 	if err != nil {
 		return "", err
 	}
@@ -188,15 +191,20 @@ func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffService
 	if err != nil {
 		return "", err
 	}
-	// Deploy leaves desiredCount to auto scaling unless asked, so it is not
-	// a change a deploy would make.
+	// Without desiredCount in the file, deploy leaves the count to auto
+	// scaling, so the running count is no change a deploy would make
+	// (ecspresso diff.go, diffServices).
 	runningSvc, err := plainObject("running service", svc)
 	if err != nil {
 		return "", err
 	}
+	if lookupKey(sd.Body, "desiredCount") == nil || svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		delete(runningSvc, "desiredCount")
+	}
 	localSvc := maps.Clone(sd.Body)
-	delete(runningSvc, "desiredCount")
-	delete(localSvc, "desiredCount")
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		localSvc = StripFields(localSvc, []string{"desiredCount"}) // ECS owns a DAEMON service's count
+	}
 	serviceDiff, err := DiffServiceDefinitions(runningSvc, localSvc, DiffOptions{
 		FromFile: "service " + aws.ToString(svc.ServiceName), ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags,
 	})

@@ -48,6 +48,12 @@ type ServiceUpdater interface {
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 }
 
+// ResourceTagger is the part of the ECS client that tags resources.
+type ResourceTagger interface {
+	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
+	UntagResource(ctx context.Context, in *ecs.UntagResourceInput, optFns ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error)
+}
+
 // WaitAPI is what Wait calls.
 type WaitAPI interface {
 	ServiceDescriber
@@ -55,11 +61,13 @@ type WaitAPI interface {
 	TaskReader
 }
 
-// DeployAPI is what Deploy calls.
+// DeployAPI is what Deploy calls; it creates a missing service.
 type DeployAPI interface {
 	WaitAPI
 	TaskDefinitionRegistrar
 	ServiceUpdater
+	ResourceTagger
+	CreateAPI
 }
 
 // RollbackAPI is what Rollback calls.
@@ -81,13 +89,19 @@ type ECSAPI interface {
 // not exist or is no longer ACTIVE.
 var ErrServiceNotFound = errors.New("service not found")
 
-// describeService reads one ACTIVE service.
-func describeService(ctx context.Context, api ServiceDescriber, cluster, service string) (*types.Service, error) {
-	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+// ErrClusterNotFound is returned (wrapped, with ErrServiceNotFound) when
+// the config's cluster does not exist: Deploy creates a missing service,
+// never a missing cluster's.
+var ErrClusterNotFound = errors.New("no such cluster")
+
+// describeService reads one ACTIVE service, with the optional fields
+// named in include (TAGS).
+func describeService(ctx context.Context, api ServiceDescriber, cluster, service string, include ...types.ServiceField) (*types.Service, error) {
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}, Include: include})
 	if err != nil {
 		var nf *types.ClusterNotFoundException
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("describing service: %w: service %q not found in cluster %q (no such cluster)", ErrServiceNotFound, service, cluster)
+			return nil, fmt.Errorf("describing service: %w: service %q not found in cluster %q (%w)", ErrServiceNotFound, service, cluster, ErrClusterNotFound)
 		}
 		return nil, fmt.Errorf("describing service %q: %w", service, err)
 	}

@@ -75,12 +75,23 @@ func (c *Config) RenderTaskDefinition(ctx context.Context, opts RenderOptions) (
 	return d, nil
 }
 
-// RenderServiceDefinition renders the config's service definition file.
+// RenderServiceDefinition renders the config's service definition file
+// with serviceName set to the config's service, as ecspresso's
+// LoadServiceDefinition (ecspresso.go, used by render.go) fills it in. A
+// file naming another service is an error, not silently overridden.
 func (c *Config) RenderServiceDefinition(ctx context.Context) (*Definition, error) {
 	if c.ServiceDefinition == "" {
 		return nil, fmt.Errorf("rendering service definition: %s sets no service_definition%s", c.Path, c.unknownKeysHint())
 	}
-	return c.RenderFile(ctx, c.ServiceDefinition)
+	d, err := c.RenderFile(ctx, c.ServiceDefinition)
+	if err != nil || c.Service == "" {
+		return d, err
+	}
+	if name, ok := lookupKey(d.Body, "serviceName").(string); ok && name != c.Service {
+		return nil, fmt.Errorf("%s: serviceName %q is not the service %q that %s names", d.Path, name, c.Service, c.Path)
+	}
+	setKey(d.Body, "serviceName", c.Service)
+	return d, nil
 }
 
 // RenderFile renders any definition file with the config's functions, as

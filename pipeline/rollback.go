@@ -11,11 +11,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// RollbackOptions configures Rollback. The zero value rolls back and waits.
+// RollbackOptions configures Rollback. The zero value rolls back, waits,
+// and deregisters the revision rolled back from, as ecspresso v2 does
+// (rollback.go: --deregister-task-definition defaults to true; see its
+// docs/v1-v2.md).
 type RollbackOptions struct {
-	// DeregisterTaskDefinition deregisters the revision rolled back from
-	// once the rollback succeeded (at once with NoWait).
-	DeregisterTaskDefinition bool
+	// NoDeregisterTaskDefinition keeps the revision rolled back from
+	// registered (ecspresso's --no-deregister-task-definition). Without it,
+	// that revision is deregistered once the rollback succeeded, and
+	// NoWait is refused: a revision may not be deregistered before the
+	// rollback away from it is known to have worked.
+	NoDeregisterTaskDefinition bool
 	// DryRun says what would be done (RollbackResult.Plan) without doing it.
 	DryRun bool
 	// NoWait returns once the rollback is started.
@@ -65,8 +71,9 @@ type RollbackResult struct {
 // progress it stops that deployment with StopServiceDeployment (stop type
 // ROLLBACK), so ECS returns to the last completed revision; otherwise it
 // updates the service to the ACTIVE revision of its family before the one
-// it runs. Then it waits for the rollback deployment and optionally
-// deregisters the revision rolled back from.
+// it runs. Then it waits for the rollback deployment and, unless
+// opts.NoDeregisterTaskDefinition, deregisters the revision rolled back
+// from.
 //
 // Transient errors (throttling, 5xx, broken connections) are handled as
 // Deploy handles them: reads are retried with backoff on opts.Wait.Clock;
@@ -74,6 +81,10 @@ type RollbackResult struct {
 // was not applied, and an UpdateService whose answer was lost is never
 // repeated.
 func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOptions) (*RollbackResult, error) {
+	if opts.NoWait && !opts.NoDeregisterTaskDefinition {
+		// As ecspresso's rollback.go refuses --no-wait with deregistering.
+		return nil, fmt.Errorf("rolling back: deregistering the rolled-back revision needs waiting for the rollback; with NoWait set NoDeregisterTaskDefinition too")
+	}
 	clock := opts.Wait.Clock
 	if clock == nil {
 		clock = SystemClock{}
@@ -165,7 +176,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 			return res, fmt.Errorf("rolling back to %s: %w", shortTaskDefinition(res.To), err)
 		}
 	}
-	if opts.DeregisterTaskDefinition {
+	if !opts.NoDeregisterTaskDefinition {
 		if err := deregisterTaskDefinition(ctx, api, clock, res.From); err != nil {
 			return res, fmt.Errorf("deregistering task definition %s: %w", shortTaskDefinition(res.From), err)
 		}
@@ -343,7 +354,7 @@ func rollbackPlan(r *RollbackResult, opts RollbackOptions) string {
 	default:
 		fmt.Fprintf(&b, "Would update service %q in cluster %q from %s to %s.\n", r.Service, r.Cluster, shortTaskDefinition(r.From), shortTaskDefinition(r.To))
 	}
-	if opts.DeregisterTaskDefinition {
+	if !opts.NoDeregisterTaskDefinition {
 		fmt.Fprintf(&b, "Would deregister %s.\n", shortTaskDefinition(r.From))
 	}
 	return b.String()

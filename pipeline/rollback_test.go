@@ -40,7 +40,7 @@ func TestRollbackDuringDeployment(t *testing.T) {
 	if res.Method != pipeline.RollbackStopDeployment || res.Outcome != pipeline.OutcomeSucceeded || res.From != dep.TaskDefinitionArn || res.To != e.v1 {
 		t.Errorf("rollback %+v", res)
 	}
-	if got := e.mutating(); !slices.Equal(got, []string{"StopServiceDeployment"}) {
+	if got := e.mutating(); !slices.Equal(got, []string{"StopServiceDeployment", "DeregisterTaskDefinition"}) {
 		t.Errorf("mutating calls %v", got)
 	}
 	if s := e.service(); aws.ToString(s.TaskDefinition) != e.v1 || len(s.Deployments) != 1 {
@@ -59,11 +59,13 @@ func TestRollbackAfterDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.ResetRequests()
-	dry, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{DryRun: true, DeregisterTaskDefinition: true})
+	// The zero options deregister the revision rolled back from, as
+	// ecspresso v2's rollback.go (--deregister-task-definition defaults to true).
+	dry, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{DryRun: true})
 	if err != nil || !strings.Contains(dry.Plan, `from web:2 to web:1`) || !strings.Contains(dry.Plan, "Would deregister web:2") || len(e.mutating()) != 0 {
 		t.Errorf("dry run: %v %q, mutating %v", err, dry.Plan, e.mutating())
 	}
-	res, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{DeregisterTaskDefinition: true, Wait: e.waitOpts(nil)})
+	res, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{Wait: e.waitOpts(nil)})
 	if err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
@@ -111,7 +113,7 @@ func TestRollbackRightAfterDeploymentStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Second)
-	rb, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{NoWait: true})
+	rb, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{NoWait: true, NoDeregisterTaskDefinition: true})
 	if err != nil || rb.Method != pipeline.RollbackStopDeployment || rb.DeploymentID == "" {
 		t.Fatalf("Rollback: %v %+v", err, rb)
 	}
@@ -211,7 +213,7 @@ func TestRollbackSurvivesTransientErrors(t *testing.T) {
 			ecssim.Fault{Kind: ecssim.FaultThrottle, Operation: "UpdateService", Count: 2},
 			ecssim.Fault{Kind: ecssim.FaultServerError, Operation: "DeregisterTaskDefinition", Count: 1},
 		)
-		res, err := pipeline.Rollback(e.ctx, loseFirst(e, "UpdateService"), e.cfg, pipeline.RollbackOptions{DeregisterTaskDefinition: true, Wait: e.waitOpts(nil)})
+		res, err := pipeline.Rollback(e.ctx, loseFirst(e, "UpdateService"), e.cfg, pipeline.RollbackOptions{Wait: e.waitOpts(nil)})
 		if err != nil {
 			t.Fatalf("Rollback: %v", err)
 		}
@@ -225,4 +227,41 @@ func TestRollbackSurvivesTransientErrors(t *testing.T) {
 			t.Errorf("service runs %s", aws.ToString(s.TaskDefinition))
 		}
 	})
+}
+
+// TestRollbackKeepsRevisionWhenAsked: NoDeregisterTaskDefinition (ecspresso's
+// --no-deregister-task-definition, rollback.go) leaves the revision rolled
+// back from ACTIVE; NoWait without it is refused before any call, as
+// ecspresso refuses --no-wait with deregistering.
+func TestRollbackKeepsRevisionWhenAsked(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	dep, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	if _, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{NoWait: true}); err == nil || !strings.Contains(err.Error(), "NoDeregisterTaskDefinition") {
+		t.Errorf("NoWait with deregistering: %v", err)
+	}
+	if n := len(e.srv.Requests()); n != 0 {
+		t.Errorf("a refused rollback made %d requests", n)
+	}
+	dry, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{DryRun: true, NoDeregisterTaskDefinition: true})
+	if err != nil || strings.Contains(dry.Plan, "deregister") {
+		t.Errorf("dry run: %v %q", err, dry.Plan)
+	}
+	res, err := pipeline.Rollback(e.ctx, e.ecs, e.cfg, pipeline.RollbackOptions{NoDeregisterTaskDefinition: true, Wait: e.waitOpts(nil)})
+	if err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if res.Deregistered || res.To != e.v1 {
+		t.Errorf("rollback %+v", res)
+	}
+	if got := e.mutating(); !slices.Equal(got, []string{"UpdateService"}) {
+		t.Errorf("mutating calls %v", got)
+	}
+	out, err := e.ecs.DescribeTaskDefinition(e.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(dep.TaskDefinitionArn)})
+	if err != nil || out.TaskDefinition.Status != types.TaskDefinitionStatusActive {
+		t.Errorf("web:2 after rollback: %v %+v", err, out)
+	}
 }

@@ -65,7 +65,9 @@
 // capacity providers, load balancers beyond the target group named in
 // health check failures, blue/green and external
 // deployment controllers, task sets, standalone tasks (RunTask, StopTask),
-// CloudWatch alarms, Service Connect, daemon services, the ABORT
-// stop type, and API rate limits other
+// CloudWatch alarms, Service Connect, daemon services beyond one task on the
+// one implied container instance (deployment defaults 100/0, no desired
+// count taken), service revisions
+// (DescribeServiceRevisions), the ABORT stop type, and API rate limits other
 // than those injected as faults.
 package ecssim

@@ -107,6 +107,10 @@ func (s *Simulator) event(svc *service, format string, args ...any) {
 	}
 }
 
+// daemonTasks is how many tasks a DAEMON service runs: one per container
+// instance, and the simulated cluster has one.
+const daemonTasks = 1
+
 var serviceNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,254}$`)
 
 type createServiceInput struct {
@@ -147,8 +151,12 @@ func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
 	if in.DeploymentController != nil && in.DeploymentController.Type != "" && in.DeploymentController.Type != "ECS" {
 		return nil, errInvalidParameter("ecssim simulates only the ECS (rolling update) deployment controller, not %s.", in.DeploymentController.Type)
 	}
-	if in.SchedulingStrategy == "DAEMON" {
-		return nil, errInvalidParameter("ecssim simulates only the REPLICA scheduling strategy.")
+	daemon := in.SchedulingStrategy == "DAEMON"
+	if daemon && in.DesiredCount != nil {
+		return nil, errInvalidParameter("ecssim: a DAEMON service takes no desired count (it runs one task per container instance).")
+	}
+	if in.SchedulingStrategy != "" && !daemon && in.SchedulingStrategy != "REPLICA" {
+		return nil, errInvalidParameter("Invalid scheduling strategy %s.", in.SchedulingStrategy)
 	}
 	td, err := s.activeTaskDef(in.TaskDefinition)
 	if err != nil {
@@ -189,6 +197,13 @@ func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
 		svc.DesiredCount = *in.DesiredCount
 	}
 	maxPct, minPct := int32(200), int32(100)
+	if daemon {
+		// One task per container instance; the simulated cluster has one.
+		// ECS's deployment defaults for DAEMON are 100/0.
+		svc.SchedulingStrategy = "DAEMON"
+		svc.DesiredCount = daemonTasks
+		maxPct, minPct = 100, 0
+	}
 	svc.DeploymentConfiguration = deploymentConfiguration{
 		DeploymentCircuitBreaker: &circuitBreaker{},
 		MaximumPercent:           &maxPct,
@@ -366,6 +381,9 @@ func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
 			return nil, err
 		}
 		target = td.arn
+	}
+	if in.DesiredCount != nil && svc.SchedulingStrategy == "DAEMON" {
+		return nil, errInvalidParameter("ecssim: a DAEMON service takes no desired count (it runs one task per container instance).")
 	}
 	if in.DesiredCount != nil {
 		if *in.DesiredCount < 0 {

@@ -1,8 +1,9 @@
-// desiredCount is here as in many ecspresso projects; deploy leaves the
-// service's count alone unless asked.
+// desiredCount is written only when DESIRED_COUNT is set: without it,
+// deploy leaves the service's count alone (auto scaling owns it), as
+// ecspresso does.
+local desired = std.native('env')('DESIRED_COUNT', '');
 {
   launchType: 'FARGATE',
-  desiredCount: 1,
   deploymentConfiguration: {
     deploymentCircuitBreaker: {
       enable: true,
@@ -26,4 +27,4 @@
   healthCheckGracePeriodSeconds: 30,
   propagateTags: 'SERVICE',
   enableExecuteCommand: true,
-}
+} + (if desired == '' then {} else { desiredCount: std.parseInt(desired) })

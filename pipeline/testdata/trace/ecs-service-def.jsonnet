@@ -1,8 +1,7 @@
-// desiredCount is here as in many ecspresso projects; deploy leaves the
-// service's count alone unless asked.
+// No desiredCount: deploy leaves the service's count (2, from create)
+// alone, as ecspresso does when neither --tasks nor the file sets one.
 {
   launchType: 'FARGATE',
-  desiredCount: 1,
   deploymentConfiguration: {
     deploymentCircuitBreaker: {
       enable: true,
