@@ -978,7 +978,28 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg requireDigest", err))
 				}
 			}
-			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest)
+			var revision int
+			if inputArgs["revision"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
+				}
+			}
+			var latestTaskDefinition bool
+			if inputArgs["latestTaskDefinition"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["latestTaskDefinition"]), &latestTaskDefinition)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestTaskDefinition", err))
+				}
+			}
+			var noUpdateService bool
+			if inputArgs["noUpdateService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noUpdateService"]), &noUpdateService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noUpdateService", err))
+				}
+			}
+			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService)
 		case "Diff":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1063,6 +1084,62 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Rollback(&parent, ctx, deregister, dryRun, noWait, timeout)
+		case "Run":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var taskDefinition string
+			if inputArgs["taskDefinition"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["taskDefinition"]), &taskDefinition)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg taskDefinition", err))
+				}
+			}
+			var command []string
+			if inputArgs["command"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["command"]), &command)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
+				}
+			}
+			var container string
+			if inputArgs["container"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["container"]), &container)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg container", err))
+				}
+			}
+			var count int
+			if inputArgs["count"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["count"]), &count)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg count", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			var logLines int
+			if inputArgs["logLines"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["logLines"]), &logLines)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg logLines", err))
+				}
+			}
+			return (*EcsService).Run(&parent, ctx, taskDefinition, command, container, count, noWait, timeout, logLines)
 		case "Status":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

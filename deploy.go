@@ -65,19 +65,35 @@ func (s *EcsService) Deploy(
 	// Refuse images that are not pinned by digest.
 	// +optional
 	requireDigest bool,
+	// Register nothing: deploy this revision of the service's task
+	// definition family (ecspresso's --revision).
+	// +optional
+	revision int,
+	// Register nothing: deploy the latest ACTIVE revision of the family
+	// (ecspresso's --latest-task-definition).
+	// +optional
+	latestTaskDefinition bool,
+	// Register the task definition and apply nothing of the service
+	// definition: only the new revision (and --desired-count) reach the
+	// service (ecspresso's --no-update-service).
+	// +optional
+	noUpdateService bool,
 ) (*Deployment, error) {
 	c, wait, err := s.prepare(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
 	opts := pipeline.DeployOptions{
-		ImageOverrides:     c.overrides,
-		ForceNewDeployment: forceNewDeployment,
-		SkipTaskDefinition: skipTaskDefinition,
-		DryRun:             dryRun,
-		NoWait:             noWait,
-		RequireDigest:      requireDigest,
-		Wait:               wait,
+		ImageOverrides:       c.overrides,
+		ForceNewDeployment:   forceNewDeployment,
+		SkipTaskDefinition:   skipTaskDefinition,
+		DryRun:               dryRun,
+		NoWait:               noWait,
+		RequireDigest:        requireDigest,
+		Revision:             int64(revision),
+		LatestTaskDefinition: latestTaskDefinition,
+		NoUpdateService:      noUpdateService,
+		Wait:                 wait,
 	}
 	if desiredCount >= 0 {
 		n := int32(desiredCount)

@@ -100,9 +100,10 @@ func (m *EcsPipeline) Ship(
 	}
 	// Deploy's switches, by name.
 	const force, skipTaskDefinition, requireDigest = false, false, true
+	const revision, latestTaskDefinition, noUpdateService = 0, false, false
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	const dryRun = true
-	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest); err != nil {
+	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService); err != nil {
 		return nil, err
 	}
 
@@ -120,7 +121,7 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	fmt.Fprint(os.Stderr, diff)
-	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest)
+	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService)
 }
 
 // serviceFor is the service to ship image to: in container when one is
