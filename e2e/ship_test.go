@@ -53,8 +53,9 @@ func startECSStandIns(t testing.TB) *ecsStandIns {
 		Cpu:                     aws.String("256"),
 		Memory:                  aws.String("512"),
 		ContainerDefinitions: []types.ContainerDefinition{{
-			Name:  aws.String("app"),
-			Image: aws.String("registry.invalid/hello:v0@sha256:" + strings.Repeat("0", 64)),
+			Name:             aws.String("app"),
+			Image:            aws.String("registry.invalid/hello:v0@sha256:" + strings.Repeat("0", 64)),
+			LogConfiguration: awslogs("/ecs/app"), // as the starter kit's
 		}},
 	})
 	if err != nil {
@@ -73,6 +74,14 @@ func startECSStandIns(t testing.TB) *ecsStandIns {
 	s.waitFor(t, "hello:1")
 	s.sim.ResetRequests()
 	return s
+}
+
+// awslogs sends a container's output to group, in streams
+// app/CONTAINER/TASK_ID.
+func awslogs(group string) *types.LogConfiguration {
+	return &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+		"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app",
+	}}
 }
 
 // args are the constructor arguments that send every AWS call to the

@@ -103,7 +103,7 @@ func Logs(ctx context.Context, api LogsAPI, logs LogFilterer, cfg *Config, opts 
 		now := clock.Now()
 		var batch []logtypes.FilteredLogEvent
 		for _, src := range sources {
-			evs, err := filterLogs(ctx, logs, clock, src, from, now)
+			evs, err := filterLogs(ctx, logs, clock, src, from)
 			if err != nil {
 				return written, fmt.Errorf("reading logs of %s from %s: %w", src.container, src.group, err)
 			}
@@ -135,14 +135,15 @@ func Logs(ctx context.Context, api LogsAPI, logs LogFilterer, cfg *Config, opts 
 	}
 }
 
-// filterLogs reads a source's events with from <= timestamp < to, all
-// pages, retrying throttled calls.
-func filterLogs(ctx context.Context, logs LogFilterer, clock Clock, src logSource, from, to time.Time) ([]logtypes.FilteredLogEvent, error) {
+// filterLogs reads a source's events from from on, all pages, retrying
+// throttled calls. No end time: a line stamped ahead of this machine's
+// clock (a skewed runner) is still shown, and seen drops it when a
+// follow reads it again.
+func filterLogs(ctx context.Context, logs LogFilterer, clock Clock, src logSource, from time.Time) ([]logtypes.FilteredLogEvent, error) {
 	in := &cloudwatchlogs.FilterLogEventsInput{
 		LogGroupName:        aws.String(src.group),
 		LogStreamNamePrefix: aws.String(src.prefix + src.container + "/"),
 		StartTime:           aws.Int64(from.UnixMilli()),
-		EndTime:             aws.Int64(to.UnixMilli() + 1),
 	}
 	var events []logtypes.FilteredLogEvent
 	for {
