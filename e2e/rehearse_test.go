@@ -17,7 +17,7 @@ func TestRehearseSample(t *testing.T) {
 	t.Parallel()
 
 	r := daggerCall(t, "rehearse", "--scenario", "nope", "summary")
-	if want := `--scenario "nope": want one of failing-health-checks, healthy, slow-start`; r.err == nil || !strings.Contains(r.stderr, want) {
+	if want := `--scenario "nope": want one of crash-on-start, failing-health-checks, healthy, slow-start`; r.err == nil || !strings.Contains(r.stderr, want) {
 		t.Fatalf("rehearse --scenario nope: %v, want %q\n%s", r.err, want, tail(r.stderr, 15))
 	}
 
@@ -65,6 +65,17 @@ func TestRehearseSample(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "is unhealthy in (target-group") || !strings.Contains(r.stderr, "rolling back to deployment") {
 		t.Errorf("the failed rehearsal did not show the service's events:\n%s", tail(r.stderr, 30))
+	}
+
+	// A crash at start: the failure quotes what the container logged.
+	r = daggerCall(t, "rehearse", "--scenario", "crash-on-start", "summary")
+	if r.err == nil {
+		t.Fatalf("rehearse of a crash at start succeeded:\n%s", tail(r.all(), 40))
+	}
+	for _, want := range []string{"panic: config: DATABASE_URL is not set", "exit code 1", "service runs hello:1"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the crashed rehearsal does not say %q:\n%s", want, tail(r.stderr, 40))
+		}
 	}
 }
 

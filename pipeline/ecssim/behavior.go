@@ -209,4 +209,8 @@ var Scenarios = map[string]Behavior{
 	// Tasks take 2 minutes to start (a large image, a slow boot) and a
 	// further 90s to pass their health checks; the deployment completes.
 	"slow-start": {StartDelay: 2 * time.Minute, HealthyAfter: 90 * time.Second, DrainDelay: defaultDrainDelay},
+	// The essential container logs why and exits 1 a second after it
+	// starts; the circuit breaker ends the deployment, and the failure
+	// quotes the log line.
+	"crash-on-start": CrashesAtStart("panic: config: DATABASE_URL is not set"),
 }
