@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -166,6 +167,50 @@ func TestDeployMigrationChecksItsContainer(t *testing.T) {
 	_, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{RunBefore: migrateUp, RunBeforeContainer: "db", Wait: e.waitOpts(nil)})
 	if err == nil || !strings.Contains(err.Error(), `"db"`) {
 		t.Fatalf("Deploy: %v, want the missing container named", err)
+	}
+	if m := e.mutating(); len(m) != 0 {
+		t.Errorf("a refused deploy called %v", m)
+	}
+}
+
+// cancellingClock is a simClock that cancels the run's context when it is
+// first asked to sleep, as a CI job cancelled mid-wait does.
+type cancellingClock struct {
+	simClock
+	cancel context.CancelFunc
+}
+
+func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.cancel()
+	return c.simClock.Sleep(ctx, d)
+}
+
+// TestRunStopOnTimeoutStopsOnCancel: a StopOnTimeout run whose context is
+// cancelled while it waits still stops its task.
+func TestRunStopOnTimeoutStopsOnCancel(t *testing.T) {
+	e := newTraceEnv(t)
+	e.srv.SetBehavior(migrateKey, ecssim.ExitsWith(0, "", time.Hour))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	_, err := pipeline.Run(ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{Command: []string{"sh", "-c", migrateUp}, StopOnTimeout: true,
+		Clock: cancellingClock{simClock{e.clock}, cancel}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped ") {
+		t.Fatalf("Run: %v, want the cancellation, and the task stopped", err)
+	}
+	if n := len(e.calls("StopTask")); n != 1 {
+		t.Errorf("%d StopTask calls, want 1", n)
+	}
+}
+
+// TestDeployMigrationNeedsAService: a deploy that would create the service
+// refuses RunBefore before changing anything.
+func TestDeployMigrationNeedsAService(t *testing.T) {
+	e := newTraceEnv(t)
+	cfg := *e.cfg
+	cfg.Service = "api"
+	_, err := pipeline.Deploy(e.ctx, e.ecs, &cfg, pipeline.DeployOptions{RunBefore: migrateUp, Wait: e.waitOpts(nil)})
+	if !errors.Is(err, pipeline.ErrServiceNotFound) || !strings.Contains(err.Error(), "RunBefore") {
+		t.Fatalf("Deploy: %v, want RunBefore refused for a service to create", err)
 	}
 	if m := e.mutating(); len(m) != 0 {
 		t.Errorf("a refused deploy called %v", m)
