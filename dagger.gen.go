@@ -120,6 +120,7 @@ func (r Deployment) MarshalJSON() ([]byte, error) {
 		DeploymentID   string
 		Outcome        string
 		Plan           string
+		Migration      string
 		Summary        string
 	}
 	concrete.Cluster = r.Cluster
@@ -129,6 +130,7 @@ func (r Deployment) MarshalJSON() ([]byte, error) {
 	concrete.DeploymentID = r.DeploymentID
 	concrete.Outcome = r.Outcome
 	concrete.Plan = r.Plan
+	concrete.Migration = r.Migration
 	concrete.Summary = r.Summary
 	return json.Marshal(&concrete)
 }
@@ -142,6 +144,7 @@ func (r *Deployment) UnmarshalJSON(bs []byte) error {
 		DeploymentID   string
 		Outcome        string
 		Plan           string
+		Migration      string
 		Summary        string
 	}
 	err := json.Unmarshal(bs, &concrete)
@@ -155,6 +158,7 @@ func (r *Deployment) UnmarshalJSON(bs []byte) error {
 	r.DeploymentID = concrete.DeploymentID
 	r.Outcome = concrete.Outcome
 	r.Plan = concrete.Plan
+	r.Migration = concrete.Migration
 	r.Summary = concrete.Summary
 	return nil
 }
@@ -812,7 +816,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reproducible", err))
 				}
 			}
-			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible)
+			var runBefore string
+			if inputArgs["runBefore"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["runBefore"]), &runBefore)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBefore", err))
+				}
+			}
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible, runBefore)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -999,7 +1010,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noUpdateService", err))
 				}
 			}
-			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService)
+			var runBefore string
+			if inputArgs["runBefore"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["runBefore"]), &runBefore)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBefore", err))
+				}
+			}
+			var runBeforeContainer string
+			if inputArgs["runBeforeContainer"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["runBeforeContainer"]), &runBeforeContainer)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBeforeContainer", err))
+				}
+			}
+			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer)
 		case "Diff":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

@@ -26,15 +26,20 @@ type Deployment struct {
 	Outcome string
 	// In a dry run: what would be registered and updated.
 	Plan string
+	// The --run-before migration's trace: its task, exit codes and last
+	// log lines; empty when none ran.
+	Migration string
 	// A Markdown summary, for a CI job summary or a pull request.
 	Summary string
 }
 
 // Deploy the service the ecspresso way: render and check the definitions,
-// register the task definition, update the service once, then follow that
-// deployment, printing service events, until ECS completes it. A failed,
-// rolled-back, stopped or timed-out deployment fails the call, quoting the
-// stopped tasks' reasons and naming the revision the service runs now.
+// register the task definition, run the --run-before migration if any,
+// update the service once, then follow that deployment, printing service
+// events, until ECS completes it. A failed, rolled-back, stopped or
+// timed-out deployment fails the call, quoting the stopped tasks' reasons
+// and naming the revision the service runs now; a failed migration fails
+// it with the service untouched.
 // Cached for the session only: a caller that reads several fields of the
 // result (outcome, then task-definition) deploys once; every new call
 // deploys again.
@@ -78,6 +83,16 @@ func (s *EcsService) Deploy(
 	// service (ecspresso's --no-update-service).
 	// +optional
 	noUpdateService bool,
+	// Shell command to run first, such as a database migration: it runs as
+	// "sh -c COMMAND" in a one-off task of the new revision, placed as the
+	// service's tasks, and the service is updated only if it exits 0. A
+	// migration still running at --timeout is stopped.
+	// +optional
+	runBefore string,
+	// Container that runs --run-before; the task definition's first when
+	// empty.
+	// +optional
+	runBeforeContainer string,
 ) (*Deployment, error) {
 	c, wait, err := s.prepare(ctx, timeout)
 	if err != nil {
@@ -93,6 +108,8 @@ func (s *EcsService) Deploy(
 		Revision:             int64(revision),
 		LatestTaskDefinition: latestTaskDefinition,
 		NoUpdateService:      noUpdateService,
+		RunBefore:            runBefore,
+		RunBeforeContainer:   runBeforeContainer,
 		Wait:                 wait,
 	}
 	if desiredCount >= 0 {
@@ -106,6 +123,9 @@ func (s *EcsService) Deploy(
 	d := &Deployment{
 		Cluster: res.Cluster, Service: res.Service, TaskDefinition: res.TaskDefinitionArn,
 		DeploymentID: res.DeploymentID, Outcome: string(res.Outcome), Plan: res.Plan, Summary: res.Markdown(),
+	}
+	if res.Migration != nil {
+		d.Migration = res.Migration.String()
 	}
 	for name, image := range res.Images {
 		d.Images = append(d.Images, name+"="+image)

@@ -221,7 +221,7 @@ func (m *EcsPipeline) Rehearse(
 		timeScale, cfg.Service, cfg.Cluster, family, scenario)
 
 	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
-		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false)
+		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false, "")
 }
 
 // sample is the sample application with the starter kit, filled in for

@@ -13,8 +13,9 @@ import (
 // Ship the application to ECS in one call: check the definitions and the
 // service (a dry run), build, test, publish to ECR, render the ecspresso
 // definitions with the published image (digest-pinned), show the diff,
-// deploy and wait. The deploy fails, and so does the call,
-// when ECS rolls the deployment back or stops it.
+// run the --run-before migration if any, deploy and wait. The deploy
+// fails, and so does the call, when the migration fails or ECS rolls the
+// deployment back or stops it.
 // Cached for the session only: a caller that reads several fields of the
 // result (outcome, then task-definition) deploys once; every new call
 // deploys again.
@@ -88,6 +89,12 @@ func (m *EcsPipeline) Ship(
 	// on any engine (see publish).
 	// +optional
 	reproducible bool,
+	// Shell command to run before the service is updated, such as a
+	// database migration: "sh -c COMMAND" in a one-off task of the new
+	// revision, in --container (else the first container); the service is
+	// updated only if it exits 0.
+	// +optional
+	runBefore string,
 ) (*Deployment, error) {
 	// Check the definitions and the service before anything is built or
 	// pushed: a dry run with a stand-in for the image to come.
@@ -103,7 +110,7 @@ func (m *EcsPipeline) Ship(
 	const revision, latestTaskDefinition, noUpdateService = 0, false, false
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	const dryRun = true
-	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService); err != nil {
+	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, container); err != nil {
 		return nil, err
 	}
 
@@ -121,7 +128,7 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	fmt.Fprint(os.Stderr, diff)
-	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService)
+	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, container)
 }
 
 // serviceFor is the service to ship image to: in container when one is

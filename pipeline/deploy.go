@@ -58,6 +58,19 @@ type DeployOptions struct {
 	// whose images are not pinned by digest (repo@sha256:... or
 	// repo:tag@sha256:...).
 	RequireDigest bool
+	// RunBefore, when set, is a shell command (a database migration) run
+	// as `sh -c RunBefore` in a one-off task of the revision being
+	// deployed, placed as the service's tasks, after the registration and
+	// before the service is touched. Deploy waits for it as Run does, even
+	// with NoWait, and updates the service only if it exited 0; otherwise
+	// the service is left as it was and the error (ErrTaskFailed when it
+	// ran and failed) carries its trace. Wait.Timeout (else the config's)
+	// bounds it, and a migration still running then is stopped. A service
+	// Deploy would create refuses it: create the service first.
+	RunBefore string
+	// RunBeforeContainer is the container RunBefore runs in; empty is the
+	// task definition's first, as in ecspresso's run.
+	RunBeforeContainer string
 	// Wait configures waiting for the deployment.
 	Wait WaitOptions
 }
@@ -85,6 +98,8 @@ type DeployResult struct {
 	Reason string
 	// Plan describes, in a dry run, what would be registered and updated.
 	Plan string
+	// Migration is the RunBefore task's run, nil when none ran.
+	Migration *RunResult
 	// Wait is the waiting result, nil when not waited.
 	Wait *WaitResult
 }
@@ -133,6 +148,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 				return nil, fmt.Errorf("deploying: %w", err)
 			}
 		}
+	}
+	if err := checkMigration(opts, td); err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
 	}
 	var sd *ecs.CreateServiceInput
 	var sdBody map[string]any
@@ -197,7 +215,7 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 
 	if opts.DryRun {
 		res.Outcome = OutcomeDryRun
-		if res.Plan, err = deployPlan(ctx, api, svc, td, update, res.TaskDefinitionArn); err != nil {
+		if res.Plan, err = deployPlan(ctx, api, svc, td, update, res.TaskDefinitionArn, opts); err != nil {
 			return nil, fmt.Errorf("deploying (dry run): %w", err)
 		}
 		res.Plan += tags.plan(aws.ToString(svc.ServiceArn))
@@ -214,6 +232,12 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
 		}
 		res.TaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	if opts.RunBefore != "" {
+		if res.Migration, err = migrate(ctx, api, cfg, opts, svc, update, res.TaskDefinitionArn); err != nil {
+			res.Outcome, res.Reason = OutcomeFailed, err.Error()
+			return res, err
+		}
 	}
 	if err := tags.apply(ctx, api, clock, aws.ToString(svc.ServiceArn)); err != nil {
 		return res, fmt.Errorf("deploying: %w", err)
@@ -334,6 +358,11 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 	}
 	if opts.NoUpdateService {
 		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q; NoUpdateService updates an existing service only", ErrServiceNotFound, cfg.Service, cfg.Cluster)
+	}
+	if opts.RunBefore != "" {
+		// A migration runs placed as the service's tasks; creating the
+		// service would start them before it ran.
+		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q; RunBefore needs an existing service: create it first", ErrServiceNotFound, cfg.Service, cfg.Cluster)
 	}
 	if cfg.ServiceDefinition == "" {
 		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q, and %s sets no service_definition to create it from", ErrServiceNotFound, cfg.Service, cfg.Cluster, cfg.Path)
@@ -502,7 +531,7 @@ func applyServiceDefinition(u *ecs.UpdateServiceInput, sd *ecs.CreateServiceInpu
 
 // deployPlan describes what a deploy would register and update, with a
 // diff against the running task definition.
-func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Service, td *ecs.RegisterTaskDefinitionInput, update *ecs.UpdateServiceInput, reuse string) (string, error) {
+func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Service, td *ecs.RegisterTaskDefinitionInput, update *ecs.UpdateServiceInput, reuse string, opts DeployOptions) (string, error) {
 	var b strings.Builder
 	running := aws.ToString(svc.TaskDefinition)
 	u := *update
@@ -527,6 +556,7 @@ func deployPlan(ctx context.Context, api TaskDefinitionDescriber, svc *types.Ser
 		fmt.Fprintf(&b, "Changes from the running %s:\n%s", shortTaskDefinition(running), diff)
 		u.TaskDefinition = aws.String("<registered revision>")
 	}
+	b.WriteString(migrationPlan(opts, shortTaskDefinition(aws.ToString(u.TaskDefinition))))
 	js, err := indentedJSON(&u)
 	if err != nil {
 		return "", err

@@ -15,7 +15,9 @@
 // exists in AWS: ECR images, IAM roles trusted by ECS tasks, log groups,
 // secrets, the cluster, the service and its target groups (Verify).
 // deploy.go registers the task definition and updates the service with
-// exactly one UpdateService call (Deploy); wait.go follows that deployment
+// exactly one UpdateService call (Deploy), after migrate.go's migration
+// (DeployOptions.RunBefore, a one-off task run as run.go's Run does)
+// exited 0; wait.go follows that deployment
 // until ECS reports it completed, rolled back, failed or stopped, streaming
 // service events and naming the stopped tasks' reasons (Wait);
 // rollback.go stops a deployment in progress or returns the service to the

@@ -61,13 +61,15 @@ type WaitAPI interface {
 	TaskReader
 }
 
-// DeployAPI is what Deploy calls; it creates a missing service.
+// DeployAPI is what Deploy calls; it creates a missing service and runs
+// the RunBefore migration.
 type DeployAPI interface {
 	WaitAPI
 	TaskDefinitionRegistrar
 	ServiceUpdater
 	ResourceTagger
 	CreateAPI
+	RunAPI
 }
 
 // RollbackAPI is what Rollback calls.

@@ -16,7 +16,13 @@ import (
 // RunAPI is the part of the ECS client that Run calls.
 type RunAPI interface {
 	TraceAPI
+	TaskStopper
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+}
+
+// TaskStopper is the part of the ECS client that stops tasks.
+type TaskStopper interface {
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 }
 
 // RunOptions configures Run.
@@ -33,8 +39,11 @@ type RunOptions struct {
 	// NoWait returns once the tasks are started.
 	NoWait bool
 	// Timeout bounds the wait for the tasks to stop; zero uses the
-	// config's timeout. The tasks go on after it.
+	// config's timeout. The tasks go on after it, unless StopOnTimeout.
 	Timeout time.Duration
+	// StopOnTimeout stops (StopTask) the tasks still running when the wait
+	// ends without them: after Timeout, a cancelled ctx or failing reads.
+	StopOnTimeout bool
 	// LogLines is how many of each container's last log lines the traces
 	// show; zero means 100, negative none.
 	LogLines int
@@ -68,11 +77,18 @@ const (
 // never ran. RunTask is retried only when throttled, so it never starts
 // tasks twice.
 func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opts RunOptions) (*RunResult, error) {
-	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
 	if err != nil {
 		return nil, fmt.Errorf("running task: %w", err)
 	}
+	return runAs(ctx, api, logs, cfg, svc, opts)
+}
+
+// runAs is Run where svc's tasks run: with its task definition (unless
+// opts names one), network configuration, launch type or capacity
+// providers. Deploy runs its RunBefore migration with it.
+func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, svc *types.Service, opts RunOptions) (*RunResult, error) {
+	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
 	tdName := cmp.Or(opts.TaskDefinition, aws.ToString(svc.TaskDefinition))
 	td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(tdName)})
 	if err != nil {
@@ -122,13 +138,20 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 	timeout := cmp.Or(opts.Timeout, cfg.Timeout, defaultTimeout)
 	deadline := clock.Now().Add(timeout)
 	interval := runPollMin
+	// giveUp ends a wait that did not see the tasks stop.
+	giveUp := func(err error, reason string) (*RunResult, error) {
+		if !opts.StopOnTimeout {
+			return res, err
+		}
+		return res, stopTasks(ctx, api, clock, cfg.Cluster, arns, reason, err)
+	}
 	var stopped []types.Task
 	for {
 		ts, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() ([]types.Task, error) {
 			return describeTasks(ctx, api, cfg.Cluster, arns)
 		})
 		if err != nil {
-			return res, fmt.Errorf("waiting for tasks: %w", err)
+			return giveUp(fmt.Errorf("waiting for tasks: %w", err), "its wait failed")
 		}
 		res.Tasks = res.Tasks[:0]
 		done := true
@@ -142,10 +165,13 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 		}
 		now := clock.Now()
 		if !now.Before(deadline) {
+			if opts.StopOnTimeout {
+				return giveUp(fmt.Errorf("waiting for tasks: still running after %s: %s", timeout, taskIDs(res.Tasks)), "still running after "+timeout.String())
+			}
 			return res, fmt.Errorf("waiting for tasks: still running after %s (they go on in ECS): %s", timeout, taskIDs(res.Tasks))
 		}
 		if err := clock.Sleep(ctx, min(interval, deadline.Sub(now))); err != nil {
-			return res, fmt.Errorf("waiting for tasks: %w", err)
+			return giveUp(fmt.Errorf("waiting for tasks: %w", err), "its wait was cancelled")
 		}
 		interval = min(interval*3/2, runPollMax)
 	}
@@ -173,6 +199,29 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 			shortTaskDefinition(aws.ToString(td.TaskDefinition.TaskDefinitionArn)), strings.Join(failed, "\n"))
 	}
 	return res, nil
+}
+
+// stopTimeout bounds stopTasks, which goes on after its caller's ctx is
+// cancelled: a task given up on should not run on unseen.
+const stopTimeout = 30 * time.Second
+
+// stopTasks stops the tasks arns, given up on for cause, with a stopped
+// reason saying why; the error is cause, saying whether they were stopped.
+func stopTasks(ctx context.Context, api TaskStopper, clock Clock, cluster string, arns []string, why string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	var ids []string
+	for _, arn := range arns {
+		id := arn[strings.LastIndexByte(arn, '/')+1:]
+		_, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.StopTaskOutput, error) {
+			return api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String("ecs-pipeline gave up on it: " + why)})
+		})
+		if err != nil {
+			return fmt.Errorf("%w; stopping task %s: %w (it may go on in ECS)", cause, id, err)
+		}
+		ids = append(ids, id)
+	}
+	return fmt.Errorf("%w; stopped %s", cause, strings.Join(ids, ", "))
 }
 
 func taskIDs(ts []TaskInfo) string {

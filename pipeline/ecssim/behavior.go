@@ -107,6 +107,15 @@ func CrashesAtStart(line string) Behavior {
 	return b
 }
 
+// ExitsWithLogs returns a behaviour whose essential container writes lines,
+// a second apart, then exits with code, as a migration that fails with a
+// message does.
+func ExitsWithLogs(code int32, lines ...string) Behavior {
+	b := ExitsWith(code, "", max(time.Duration(len(lines))*time.Second, time.Second))
+	b.Logs = lines
+	return b
+}
+
 // RunsOutOfMemory returns a behaviour whose essential container logs lines
 // and is killed for its memory d after it started: exit code 137 with
 // ECS's OutOfMemoryError reason.

@@ -28,7 +28,9 @@
 //     100.
 //   - Tasks (ListTasks, DescribeTasks) whose behaviour is scripted per task
 //     definition with a Behavior: healthy after a delay, failing health
-//     checks, an essential container exiting, failing to start.
+//     checks, an essential container exiting, failing to start; one-off
+//     tasks (RunTask, StopTask) scripted per task definition or per
+//     overridden command (CommandKey).
 //   - Tags (TagResource, UntagResource, ListTagsForResource).
 //   - Faults (throttling, 5xx, connection resets, latency), injected before
 //     a call touches any state, and a request log of every call.
@@ -53,7 +55,8 @@
 //	GET    /_sim/behaviors      the scripted behaviours by key
 //	POST   /_sim/behaviors      {"key":"web:2","behavior":{"startDelay":"10s","healthyAfter":"20s",
 //	                            "drainDelay":"10s","failure":{"kind":"health-check","after":"30s"}}}
-//	                            failure kinds: health-check, exit ("exitCode", "reason"), start ("reason")
+//	                            failure kinds: health-check, exit ("exitCode", "reason"), start ("reason");
+//	                            "key":"command:sh -c ./migrate up" scripts the one-off tasks running it
 //	DELETE /_sim/behaviors      forget the scripted behaviours
 //	GET    /_sim/requests       the request log; ?operation=UpdateService and ?mutating=true filter it
 //	DELETE /_sim/requests       empty the request log
@@ -64,8 +67,7 @@
 // read, for WithCredentialCheck), IAM, container instances and placement,
 // capacity providers, load balancers beyond the target group named in
 // health check failures, blue/green and external
-// deployment controllers, task sets, standalone tasks (RunTask, StopTask),
-// CloudWatch alarms, Service Connect, daemon services beyond one task on the
+// deployment controllers, task sets, CloudWatch alarms, Service Connect, daemon services beyond one task on the
 // one implied container instance (deployment defaults 100/0, no desired
 // count taken), service revisions
 // (DescribeServiceRevisions), the ABORT stop type, and API rate limits other

@@ -61,6 +61,9 @@ func (s *Simulator) runTask(in *runTaskInput) (any, *apiError) {
 		group = "family:" + td.family
 	}
 	b := s.behaviorFor(td)
+	if cb, ok := s.commandBehavior(in); ok {
+		b = cb
+	}
 	tasks := []task{}
 	for range count {
 		t := s.newTask(c, td, b, group, in.StartedBy, in.LaunchType)
@@ -68,6 +71,31 @@ func (s *Simulator) runTask(in *runTaskInput) (any, *apiError) {
 		tasks = append(tasks, *t)
 	}
 	return map[string]any{"tasks": tasks, "failures": []failure{}}, nil
+}
+
+// CommandKey is the SetBehavior key that scripts the one-off tasks whose
+// container override runs command (its words joined by spaces), such as
+// CommandKey("sh", "-c", "./migrate up"): a migration can fail while the
+// service's tasks of the same revision are healthy.
+func CommandKey(command ...string) string {
+	return "command:" + strings.Join(command, " ")
+}
+
+// commandBehavior is the behaviour scripted for a command that in's
+// container overrides run, if any: it wins over the task definition's.
+func (s *Simulator) commandBehavior(in *runTaskInput) (Behavior, bool) {
+	if in.Overrides == nil {
+		return Behavior{}, false
+	}
+	for _, co := range in.Overrides.ContainerOverrides {
+		if len(co.Command) == 0 {
+			continue
+		}
+		if b, ok := s.behaviors[CommandKey(co.Command...)]; ok {
+			return b, true
+		}
+	}
+	return Behavior{}, false
 }
 
 type stopTaskInput struct {

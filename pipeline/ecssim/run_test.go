@@ -64,3 +64,37 @@ func TestRunTaskLifecycle(t *testing.T) {
 		t.Errorf("stopped task: %s %q, started %v", user.StopCode, aws.ToString(user.StoppedReason), user.StartedAt)
 	}
 }
+
+// TestRunTaskScriptedByCommand scripts a failing migration by its command:
+// the one-off task running it exits 3 after its log line, one running
+// another command of the same task definition exits 0.
+func TestRunTaskScriptedByCommand(t *testing.T) {
+	migrate := []string{"sh", "-c", "./migrate up"}
+	e := newEnv(t, ecssim.WithBehavior(ecssim.CommandKey(migrate...), ecssim.ExitsWithLogs(3, "ERROR: relation \"users\" already exists")))
+	td := e.register("job", "job:1")
+	run := func(command []string) string {
+		t.Helper()
+		out, err := e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(td),
+			Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Command: command}}}})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("RunTask: %v %v", out, err)
+		}
+		return aws.ToString(out.Tasks[0].TaskArn)
+	}
+	failing, other := run(migrate), run([]string{"sh", "-c", "./migrate status"})
+	e.clock.Advance(time.Minute)
+	out, err := e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{failing, other}})
+	if err != nil || len(out.Tasks) != 2 {
+		t.Fatalf("DescribeTasks: %v %v", out, err)
+	}
+	codes := map[string]int32{}
+	for _, task := range out.Tasks {
+		if aws.ToString(task.LastStatus) != "STOPPED" || task.Containers[0].ExitCode == nil {
+			t.Fatalf("task %s: %s, exit code %v; want STOPPED with one", aws.ToString(task.TaskArn), aws.ToString(task.LastStatus), task.Containers[0].ExitCode)
+		}
+		codes[aws.ToString(task.TaskArn)] = *task.Containers[0].ExitCode
+	}
+	if codes[failing] != 3 || codes[other] != 0 {
+		t.Errorf("exit codes: migration %d, other command %d; want 3 and 0", codes[failing], codes[other])
+	}
+}

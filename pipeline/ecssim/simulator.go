@@ -155,8 +155,9 @@ func (s *Simulator) Advance(d time.Duration) { s.clock.Advance(d) }
 
 // SetBehavior scripts the tasks of the task definitions matching key: a
 // task definition ARN, "family:revision", a family, or a container image.
-// The most specific key wins, in that order. It applies to tasks started
-// afterwards.
+// The most specific key wins, in that order. A CommandKey scripts the
+// one-off tasks (RunTask) whose container override runs that command, and
+// wins over the others. It applies to tasks started afterwards.
 func (s *Simulator) SetBehavior(key string, b Behavior) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
