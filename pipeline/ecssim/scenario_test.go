@@ -8,11 +8,14 @@ import (
 )
 
 // TestScenarios pins what each rehearsal scenario means: one that
-// succeeds, one that fails health checks, and one that is slow but
-// succeeds.
+// succeeds, one that fails health checks, one that crashes at start with
+// a log line, and one that is slow but succeeds.
 func TestScenarios(t *testing.T) {
-	if len(ecssim.Scenarios) != 3 {
-		t.Fatalf("%d scenarios, want healthy, failing-health-checks and slow-start", len(ecssim.Scenarios))
+	if len(ecssim.Scenarios) != 4 {
+		t.Fatalf("%d scenarios, want healthy, failing-health-checks, crash-on-start and slow-start", len(ecssim.Scenarios))
+	}
+	if b := ecssim.Scenarios["crash-on-start"]; b.Failure == nil || b.Failure.Kind != ecssim.FailExit || b.Failure.ExitCode != 1 || len(b.Logs) == 0 {
+		t.Errorf("crash-on-start = %+v, want an exit 1 after logging a line", b)
 	}
 	if b := ecssim.Scenarios["healthy"]; b.Failure != nil {
 		t.Errorf("healthy fails: %+v", b.Failure)
