@@ -14,7 +14,9 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
 )
 
-// TestFindOutWhy deploys a release whose container crashes at start,
+// TestFindOutWhy deploys a release after a migration that fails (no
+// UpdateService, the error quotes its log), then a release whose container
+// crashes at start,
 // through dagger call: the failed deploy quotes the crashed task's log
 // line; tasks, trace and logs show it again; run propagates a one-off
 // task's exit code (0, 1, 137).
@@ -26,7 +28,25 @@ func TestFindOutWhy(t *testing.T) {
 	const image = "registry.invalid/hello:v2@sha256:2222222222222222222222222222222222222222222222222222222222222222"
 	s.sim.SetBehavior(image, ecssim.CrashesAtStart(crash))
 
-	r := daggerCall(t, append(s.args(app), "service", "--image", image, "deploy", "summary")...)
+	// A migration that fails: the new revision is registered, the
+	// service is not updated, and the error quotes the migration's log.
+	const migrationError = "ERROR: relation \"users\" already exists (e2e)"
+	s.sim.SetBehavior(ecssim.CommandKey("sh", "-c", "./migrate up"), ecssim.ExitsWithLogs(1, "applying 0042_users", migrationError))
+	r := daggerCall(t, append(s.args(app), "service", "--image", image, "deploy", "--run-before", "./migrate up", "summary")...)
+	if r.err == nil {
+		t.Fatalf("deploy after a failed migration succeeded:\n%s", tail(r.all(), 40))
+	}
+	for _, want := range []string{migrationError, "exit code 1"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the failed migration does not say %q:\n%s", want, tail(r.stderr, 40))
+		}
+	}
+	if m := strings.Join(s.mutating(), " "); m != "RegisterTaskDefinition RunTask" {
+		t.Errorf("a failed migration made the mutating calls %q, want one RegisterTaskDefinition and the RunTask", m)
+	}
+	s.sim.ResetRequests()
+
+	r = daggerCall(t, append(s.args(app), "service", "--image", image, "deploy", "summary")...)
 	if r.err == nil {
 		t.Fatalf("deploy of a crashing release succeeded:\n%s", tail(r.all(), 40))
 	}
@@ -39,11 +59,11 @@ func TestFindOutWhy(t *testing.T) {
 	s.waitFor(t, "hello:1")
 
 	r = daggerCall(t, append(s.args(app), "service", "tasks", "--stopped")...)
-	if r.err != nil || !strings.Contains(r.stdout, "hello:2") || !strings.Contains(r.stdout, "exit code 1") {
+	if r.err != nil || !strings.Contains(r.stdout, "hello:3") || !strings.Contains(r.stdout, "exit code 1") {
 		t.Errorf("tasks --stopped: %v\n%s", r.err, tail(r.all(), 30))
 	}
 	r = daggerCall(t, append(s.args(app), "service", "trace", "--format", "markdown")...)
-	if r.err != nil || !strings.Contains(r.stdout, crash) || !strings.Contains(r.stdout, "hello:2") {
+	if r.err != nil || !strings.Contains(r.stdout, crash) || !strings.Contains(r.stdout, "hello:3") {
 		t.Errorf("trace: %v\n%s", r.err, tail(r.all(), 40))
 	}
 	r = daggerCall(t, append(s.args(app), "service", "logs", "--since", "30m")...)
@@ -74,7 +94,7 @@ func TestFindOutWhy(t *testing.T) {
 		}
 		rev := fmt.Sprintf("oneoff:%d", out.TaskDefinition.Revision)
 		s.sim.SetBehavior(rev, b)
-		r := daggerCall(t, append(s.args(app), "service", "run", "--task-definition", rev, "--command", "sh", "--command", "-c", "--command", "./migrate up")...)
+		r := daggerCall(t, append(s.args(app), "service", "run", "--task-definition", rev, "--command", "sh", "--command", "-c", "--command", "./seed")...)
 		switch code {
 		case 0:
 			if r.err != nil || !strings.Contains(r.stdout, "migrated 3 tables") {
