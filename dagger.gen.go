@@ -599,7 +599,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeScale", err))
 				}
 			}
-			return (*EcsPipeline).Rehearse(&parent, ctx, scenario, config, tfstate, repository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, timeScale)
+			var runBefore string
+			if inputArgs["runBefore"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["runBefore"]), &runBefore)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBefore", err))
+				}
+			}
+			return (*EcsPipeline).Rehearse(&parent, ctx, scenario, config, tfstate, repository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, timeScale, runBefore)
 		case "Service":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -35,6 +36,9 @@ const (
 	rehearsalPort = 8080
 )
 
+// failingMigration is the scenario whose --run-before migration fails.
+const failingMigration = "failing-migration"
+
 // Rehearse the whole pipeline with no AWS account: ship to a simulated
 // ECS that runs as a Dagger service, built from this module's own source,
 // and also serves ECR's token, STS and the registry. The service is first
@@ -50,7 +54,9 @@ func (m *EcsPipeline) Rehearse(
 	ctx context.Context,
 	// What the new tasks do: healthy; failing-health-checks (the circuit
 	// breaker rolls back, and the call fails as a real ship would);
-	// slow-start (minutes to start, then healthy).
+	// crash-on-start (the container logs why and exits 1); slow-start
+	// (minutes to start, then healthy); failing-migration (the
+	// --run-before migration exits 1, and the service is not updated).
 	// +default="healthy"
 	scenario string,
 	// The ecspresso config, relative to the source; found as ecspresso
@@ -107,10 +113,20 @@ func (m *EcsPipeline) Rehearse(
 	// How many times faster than the wall clock simulated time runs.
 	// +default=20
 	timeScale int,
+	// Shell command to run as a migration before the update, as ship
+	// --run-before does; failing-migration defaults it to ./migrate.
+	// +optional
+	runBefore string,
 ) (*Deployment, error) {
 	behavior, ok := ecssim.Scenarios[scenario]
+	var migration *ecssim.Behavior
+	if scenario == failingMigration {
+		behavior, ok = ecssim.Healthy(), true
+		migration = &ecssim.FailingMigration
+		runBefore = cmp.Or(runBefore, "./migrate")
+	}
 	if !ok {
-		names := make([]string, 0, len(ecssim.Scenarios))
+		names := []string{failingMigration}
 		for n := range ecssim.Scenarios {
 			names = append(names, n)
 		}
@@ -217,11 +233,17 @@ func (m *EcsPipeline) Rehearse(
 	if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": name, "behavior": behavior}); err != nil {
 		return nil, err
 	}
+	if migration != nil {
+		key := ecssim.CommandKey(pipeline.MigrationCommand(runBefore)...)
+		if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": key, "behavior": *migration}); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s, running %s; scenario %s.\n",
 		timeScale, cfg.Service, cfg.Cluster, family, scenario)
 
 	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
-		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false, "")
+		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false, runBefore)
 }
 
 // sample is the sample application with the starter kit, filled in for

@@ -17,7 +17,7 @@ func TestRehearseSample(t *testing.T) {
 	t.Parallel()
 
 	r := daggerCall(t, "rehearse", "--scenario", "nope", "summary")
-	if want := `--scenario "nope": want one of crash-on-start, failing-health-checks, healthy, slow-start`; r.err == nil || !strings.Contains(r.stderr, want) {
+	if want := `--scenario "nope": want one of crash-on-start, failing-health-checks, failing-migration, healthy, slow-start`; r.err == nil || !strings.Contains(r.stderr, want) {
 		t.Fatalf("rehearse --scenario nope: %v, want %q\n%s", r.err, want, tail(r.stderr, 15))
 	}
 
@@ -76,6 +76,21 @@ func TestRehearseSample(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the crashed rehearsal does not say %q:\n%s", want, tail(r.stderr, 40))
 		}
+	}
+
+	// A migration that fails: the call fails with its log line, and the
+	// service is never updated (no deployment events follow).
+	r = daggerCall(t, "rehearse", "--scenario", "failing-migration", "summary")
+	if r.err == nil {
+		t.Fatalf("rehearse of a failing migration succeeded:\n%s", tail(r.all(), 40))
+	}
+	for _, want := range []string{`ERROR: relation "users" already exists`, "exit code 1"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the failed migration does not say %q:\n%s", want, tail(r.stderr, 40))
+		}
+	}
+	if strings.Contains(r.stderr, "deployment completed") {
+		t.Errorf("the service was updated after a failed migration:\n%s", tail(r.stderr, 40))
 	}
 }
 

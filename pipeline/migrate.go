@@ -10,14 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// migrationCommand is the command override that runs a RunBefore string:
+// MigrationCommand is the command override that runs a RunBefore string:
 // the shell runs it, as the shell form of a Dockerfile CMD does.
 // ecspresso's run (kayac/ecspresso run.go, --overrides) takes a
 // TaskOverride JSON and passes it to RunTask as written, so its users
 // spell a shell command as
 // {"containerOverrides":[{"name":"app","command":["sh","-c","..."]}]};
 // this is that override, built from the string.
-func migrationCommand(cmd string) []string {
+func MigrationCommand(cmd string) []string {
 	return []string{"sh", "-c", cmd}
 }
 
@@ -41,7 +41,7 @@ func migrate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions
 	res, err := runAs(ctx, api, opts.Wait.Logs, cfg, &where, RunOptions{
 		TaskDefinition: taskDef,
 		Container:      opts.RunBeforeContainer,
-		Command:        migrationCommand(opts.RunBefore),
+		Command:        MigrationCommand(opts.RunBefore),
 		Timeout:        opts.Wait.Timeout,
 		StopOnTimeout:  true,
 		Clock:          opts.Wait.Clock,
@@ -86,5 +86,5 @@ func migrationPlan(opts DeployOptions, taskDef string) string {
 		container = fmt.Sprintf("container %q", opts.RunBeforeContainer)
 	}
 	return fmt.Sprintf("Would run a migration first, as a one-off task of %s placed as the service's tasks, in %s, with command %q, and update the service only if it exits 0\n",
-		taskDef, container, migrationCommand(opts.RunBefore))
+		taskDef, container, MigrationCommand(opts.RunBefore))
 }

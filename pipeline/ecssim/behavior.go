@@ -208,6 +208,10 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// FailingMigration is what the rehearsal's failing-migration scenario
+// scripts for its one-off migration task: a log line, then exit 1.
+var FailingMigration = ExitsWithLogs(1, "applying migration 0042_add_users", `ERROR: relation "users" already exists`)
+
 // Scenarios are the task behaviours a rehearsal offers, by name.
 var Scenarios = map[string]Behavior{
 	// Tasks start, pass their health checks and replace the old ones.
