@@ -14,12 +14,11 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
 )
 
-// TestFindOutWhy deploys a release after a migration that fails (no
-// UpdateService, the error quotes its log), then a release whose container
-// crashes at start,
-// through dagger call: the failed deploy quotes the crashed task's log
-// line; tasks, trace and logs show it again; run propagates a one-off
-// task's exit code (0, 1, 137).
+// TestFindOutWhy deploys, through dagger call, a release after a migration
+// that fails (no UpdateService; the error quotes its log), then a release
+// whose container crashes at start: the failed deploy quotes the crashed
+// task's log line; tasks, trace and logs show it again; run propagates a
+// one-off task's exit code (0, 1, 137).
 func TestFindOutWhy(t *testing.T) {
 	t.Parallel()
 	s := startECSStandIns(t)
