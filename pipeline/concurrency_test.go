@@ -41,6 +41,13 @@ func TestDeployTwiceAtOnce(t *testing.T) {
 			defer wg.Done()
 			b.res, b.err = pipeline.Deploy(e.ctx, e.ecs, second, pipeline.DeployOptions{Wait: e.waitOpts(nil)})
 		}()
+		// Hold the first deploy's waiter (it sleeps on the shared
+		// simulated clock, moving it on) until the second UpdateService
+		// landed; otherwise, on a loaded machine, web:2 could complete
+		// before it and the first deploy rightly succeed.
+		for deadline := time.Now().Add(30 * time.Second); len(e.calls("UpdateService")) < 2 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}}
 	var a outcome
 	a.res, a.err = pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}, Events: events}})
