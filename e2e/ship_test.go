@@ -157,22 +157,23 @@ func TestShip(t *testing.T) {
 	repo := s.reg.Host + "/hello"
 	ship := append(s.args(app), "ship", "--repository", repo, "summary")
 
-	// 0. A config that names a service the cluster lacks: ship stops before
-	// it builds, pushes or registers anything.
+	// 0. A config that names a cluster that does not exist (a missing
+	// service deploy would create, as ecspresso's does; never a missing
+	// cluster's): ship stops before it builds, pushes or registers anything.
 	config, err := os.ReadFile(filepath.Join(app, "ecspresso.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(app, "ecspresso-missing.yml"), strings.Replace(string(config), "service: hello", "service: nope", 1))
+	writeFile(t, filepath.Join(app, "ecspresso-missing.yml"), strings.Replace(string(config), "cluster: prod", "cluster: nope", 1))
 	r := daggerCall(t, append(s.args(app), "ship", "--repository", repo, "--config", "ecspresso-missing.yml", "summary")...)
-	if r.err == nil || !strings.Contains(r.stderr, `service "nope" not found in cluster "prod"`) {
-		t.Fatalf("ship to a missing service: %v, want an error naming it\n%s", r.err, tail(r.stderr, 20))
+	if r.err == nil || !strings.Contains(r.stderr, `service "hello" not found in cluster "nope"`) {
+		t.Fatalf("ship to a missing cluster: %v, want an error naming it\n%s", r.err, tail(r.stderr, 20))
 	}
 	if catalog, err := s.reg.Get("/v2/_catalog"); err != nil || strings.Contains(string(catalog), "hello") {
-		t.Errorf("ship to a missing service pushed an image: %s (%v)", catalog, err)
+		t.Errorf("ship to a missing cluster pushed an image: %s (%v)", catalog, err)
 	}
 	if m := s.mutating(); len(m) != 0 {
-		t.Errorf("ship to a missing service made mutating ECS calls: %v", m)
+		t.Errorf("ship to a missing cluster made mutating ECS calls: %v", m)
 	}
 
 	// 1. A healthy release.

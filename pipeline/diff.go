@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -173,6 +174,9 @@ func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffService
 	// Tags are read with the service so that unchanged tags show no diff
 	// (ecspresso diff.go compares the service's tags too).
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)
+	if errors.Is(err, ErrServiceNotFound) && !errors.Is(err, ErrClusterNotFound) {
+		return diffNewService(ctx, cfg, local)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -208,6 +212,22 @@ func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffService
 	serviceDiff, err := DiffServiceDefinitions(runningSvc, localSvc, DiffOptions{
 		FromFile: "service " + aws.ToString(svc.ServiceName), ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags,
 	})
+	return out + serviceDiff, err
+}
+
+// diffNewService shows a service that deploy will create: everything in
+// the definitions is new.
+func diffNewService(ctx context.Context, cfg *Config, local *ecs.RegisterTaskDefinitionInput) (string, error) {
+	none := fmt.Sprintf("(service %q does not exist in cluster %q: deploy creates it)", cfg.Service, cfg.Cluster)
+	out, err := DiffTaskDefinitions(map[string]any{}, local, DiffOptions{FromFile: none, ToFile: cfg.relative(cfg.TaskDefinition), IgnoreTags: cfg.Ignore.Tags})
+	if err != nil || cfg.ServiceDefinition == "" {
+		return out, err
+	}
+	sd, err := cfg.RenderServiceDefinition(ctx)
+	if err != nil {
+		return "", err
+	}
+	serviceDiff, err := DiffServiceDefinitions(map[string]any{}, sd.Body, DiffOptions{FromFile: none, ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags})
 	return out + serviceDiff, err
 }
 

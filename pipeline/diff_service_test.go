@@ -44,3 +44,23 @@ func imageOf(t *testing.T, e *deployEnv) string {
 	}
 	return td["containerDefinitions"].([]any)[0].(map[string]any)["image"].(string)
 }
+
+// TestDiffServiceToCreate diffs a service that does not exist yet, as ship
+// does before a deploy that creates it: everything local is new, and no
+// call changes anything.
+func TestDiffServiceToCreate(t *testing.T) {
+	e := emptyEnv(t)
+	cfg := loadDeployConfig(t, nil, nil)
+	diff, err := pipeline.DiffService(e.ctx, e.ecs, cfg, pipeline.DiffServiceOptions{})
+	if err != nil {
+		t.Fatalf("DiffService: %v", err)
+	}
+	for _, want := range []string{`(service "web" does not exist in cluster "prod": deploy creates it)`, "+++ ecs-task-def.json", `+  "family": "web",`, "+++ ecs-service-def.jsonnet"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("diff lacks %q:\n%s", want, diff)
+		}
+	}
+	if m := e.mutating(); len(m) != 0 {
+		t.Errorf("diff made mutating calls: %v", m)
+	}
+}
