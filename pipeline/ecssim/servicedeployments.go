@@ -158,20 +158,8 @@ func (t epochTime) before(u epochTime) bool { return time.Time(t).Before(time.Ti
 
 // findServiceDeployment resolves a service deployment ARN.
 func (s *Simulator) findServiceDeployment(arn string) (*service, *serviceDeployment) {
-	_, path, ok := strings.Cut(arn, ":service-deployment/")
-	if !ok {
-		return nil, nil
-	}
-	parts := strings.Split(path, "/")
-	if len(parts) != 3 {
-		return nil, nil
-	}
-	c, ok := s.clusters[parts[0]]
-	if !ok {
-		return nil, nil
-	}
-	svc, ok := c.services[parts[1]]
-	if !ok {
+	svc := s.serviceOfARN(arn, "service-deployment")
+	if svc == nil {
 		return nil, nil
 	}
 	for _, sd := range svc.serviceDeployments {
@@ -180,6 +168,24 @@ func (s *Simulator) findServiceDeployment(arn string) (*service, *serviceDeploym
 		}
 	}
 	return nil, nil
+}
+
+// serviceOfARN is the service an ARN of the given kind names, as
+// arn:...:KIND/CLUSTER/SERVICE/ID; nil when there is none.
+func (s *Simulator) serviceOfARN(arn, kind string) *service {
+	_, path, ok := strings.Cut(arn, ":"+kind+"/")
+	if !ok {
+		return nil
+	}
+	parts := strings.Split(path, "/")
+	if len(parts) != 3 {
+		return nil
+	}
+	c, ok := s.clusters[parts[0]]
+	if !ok {
+		return nil
+	}
+	return c.services[parts[1]]
 }
 
 type describeServiceDeploymentsInput struct {
@@ -280,20 +286,8 @@ func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) 
 // findServiceRevision resolves a service revision ARN to the deployment
 // that first deployed it.
 func (s *Simulator) findServiceRevision(arn string) (*service, *deployment) {
-	_, path, ok := strings.Cut(arn, ":service-revision/")
-	if !ok {
-		return nil, nil
-	}
-	parts := strings.Split(path, "/")
-	if len(parts) != 3 {
-		return nil, nil
-	}
-	c, ok := s.clusters[parts[0]]
-	if !ok {
-		return nil, nil
-	}
-	svc, ok := c.services[parts[1]]
-	if !ok {
+	svc := s.serviceOfARN(arn, "service-revision")
+	if svc == nil {
 		return nil, nil
 	}
 	for _, d := range svc.revisions {
