@@ -18,6 +18,7 @@ type RunAPI interface {
 	TraceAPI
 	TaskStopper
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 }
 
 // TaskStopper is the part of the ECS client that stops tasks.
@@ -25,11 +26,21 @@ type TaskStopper interface {
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 }
 
-// RunOptions configures Run.
+// RunOptions configures Run. The zero value runs one task of the rendered
+// task definition, registered only when it differs from its family's
+// latest ACTIVE revision, and waits for it to stop.
 type RunOptions struct {
-	// TaskDefinition is the revision to run, "family:revision" or an ARN;
-	// empty runs the one the service runs.
+	// TaskDefinition is the revision to run, "family:revision" or an ARN,
+	// registering nothing. At most one of TaskDefinition,
+	// SkipTaskDefinition and LatestTaskDefinition is set.
 	TaskDefinition string
+	// SkipTaskDefinition registers nothing and runs the revision the
+	// service runs (ecspresso's --skip-task-definition).
+	SkipTaskDefinition bool
+	// LatestTaskDefinition registers nothing and runs the latest ACTIVE
+	// revision of the service's family (ecspresso's
+	// --latest-task-definition).
+	LatestTaskDefinition bool
 	// Container and Command override a container's command; Container
 	// defaults to the task definition's first container.
 	Container string
@@ -53,6 +64,10 @@ type RunOptions struct {
 
 // RunResult is what a one-off run did.
 type RunResult struct {
+	// TaskDefinitionArn is the revision run.
+	TaskDefinitionArn string
+	// Registered is true when Run registered it from the rendered file.
+	Registered bool
 	// Tasks are the tasks started, as last seen.
 	Tasks []TaskInfo
 	// Traces are the stopped tasks' traces, when waited for.
@@ -76,12 +91,89 @@ const (
 // fails, with the traces, when an essential container exited non-zero or
 // never ran. RunTask is retried only when throttled, so it never starts
 // tasks twice.
+//
+// Unless told which revision to run, it runs the rendered task
+// definition. ecspresso run (kayac/ecspresso run.go,
+// taskDefinitionArnForRun) registers it on every run; Run registers it only
+// when it differs, normalised as diff compares, from the family's latest
+// ACTIVE revision, and otherwise runs that revision: repeated runs of an
+// unchanged file leave no trail of identical revisions.
 func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opts RunOptions) (*RunResult, error) {
-	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	picked := 0
+	for _, set := range []bool{opts.TaskDefinition != "", opts.SkipTaskDefinition, opts.LatestTaskDefinition} {
+		if set {
+			picked++
+		}
+	}
+	if picked > 1 {
+		// ecspresso only warns about --revision with --latest-task-definition;
+		// a run of an unintended revision is worth refusing.
+		return nil, fmt.Errorf("running task: TaskDefinition, SkipTaskDefinition and LatestTaskDefinition exclude each other")
+	}
+	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
+	var td *ecs.RegisterTaskDefinitionInput
+	if picked == 0 {
+		var err error
+		if td, _, err = cfg.taskDefinitionInput(ctx, nil); err != nil {
+			return nil, fmt.Errorf("running task: %w", err)
+		}
+	}
+	svc, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("running task: %w", err)
 	}
-	return runAs(ctx, api, logs, cfg, svc, opts)
+	registered := false
+	switch {
+	case opts.SkipTaskDefinition:
+		opts.TaskDefinition = aws.ToString(svc.TaskDefinition)
+	case opts.LatestTaskDefinition:
+		// The family alone names its latest ACTIVE revision.
+		opts.TaskDefinition, _, _ = strings.Cut(shortTaskDefinition(aws.ToString(svc.TaskDefinition)), ":")
+	case td != nil:
+		if opts.TaskDefinition, registered, err = registerIfChanged(ctx, api, clock, cfg, td); err != nil {
+			return nil, err
+		}
+	}
+	res, err := runAs(ctx, api, logs, cfg, svc, opts)
+	if res != nil {
+		res.Registered = registered
+	}
+	return res, err
+}
+
+// registerIfChanged returns the latest ACTIVE revision of td's family when
+// it equals td once both are normalised as DiffTaskDefinitions does
+// (ignore.tags applied), and otherwise registers td, retrying only
+// throttling so that it never registers twice.
+func registerIfChanged(ctx context.Context, api RunAPI, clock Clock, cfg *Config, td *ecs.RegisterTaskDefinitionInput) (string, bool, error) {
+	family := aws.ToString(td.Family)
+	latest, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (map[string]any, error) {
+		return DescribeTaskDefinition(ctx, api, family)
+	})
+	var missing *types.ClientException
+	switch {
+	case err == nil:
+		diff, err := DiffTaskDefinitions(latest, td, DiffOptions{IgnoreTags: cfg.Ignore.Tags})
+		if err != nil {
+			return "", false, fmt.Errorf("running task: comparing with family %q: %w", family, err)
+		}
+		if arn, _ := latest["taskDefinitionArn"].(string); diff == "" && arn != "" {
+			return arn, false, nil
+		}
+	case errors.As(err, &missing):
+		// ECS answers ClientException for a family with no ACTIVE revision.
+	default:
+		return "", false, fmt.Errorf("running task: %w", err)
+	}
+	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RegisterTaskDefinitionOutput, error) {
+		return api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("registering task definition %q: %w", family, err)
+	}
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), true, nil
 }
 
 // runAs is Run where svc's tasks run: with its task definition (unless
@@ -125,7 +217,7 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 		f := out.Failures[0]
 		return nil, fmt.Errorf("running task of %s: %s: %s", shortTaskDefinition(tdName), aws.ToString(f.Reason), aws.ToString(f.Detail))
 	}
-	res := &RunResult{}
+	res := &RunResult{TaskDefinitionArn: aws.ToString(td.TaskDefinition.TaskDefinitionArn)}
 	var arns []string
 	for _, t := range out.Tasks {
 		res.Tasks = append(res.Tasks, taskInfo(t))
@@ -232,17 +324,21 @@ func taskIDs(ts []TaskInfo) string {
 	return strings.Join(ids, ", ")
 }
 
-// String reports each task's trace, or the started tasks when not waited
-// for.
+// String reports a registration, then each task's trace, or the started
+// tasks when not waited for.
 func (r *RunResult) String() string {
+	var b strings.Builder
+	if r.Registered {
+		fmt.Fprintf(&b, "registered %s\n", shortTaskDefinition(r.TaskDefinitionArn))
+	}
 	if len(r.Traces) > 0 {
 		var parts []string
 		for _, tr := range r.Traces {
 			parts = append(parts, tr.String())
 		}
-		return strings.Join(parts, "\n")
+		b.WriteString(strings.Join(parts, "\n"))
+		return b.String()
 	}
-	var b strings.Builder
 	for _, t := range r.Tasks {
 		fmt.Fprintf(&b, "started task %s (%s)\n", t.ID, t.TaskDefinition)
 	}

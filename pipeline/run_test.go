@@ -12,7 +12,7 @@ import (
 
 func TestRunOneOffTask(t *testing.T) {
 	e := newTraceEnv(t)
-	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{Command: []string{"./migrate", "up"}, Clock: simClock{e.clock}})
+	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{SkipTaskDefinition: true, Command: []string{"./migrate", "up"}, Clock: simClock{e.clock}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -47,7 +47,7 @@ func TestRunFailsWithTheTrace(t *testing.T) {
 	if err := e.srv.InjectFault(ecssim.Fault{Kind: ecssim.FaultThrottle, Operation: "RunTask", Count: 1}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{Clock: simClock{e.clock}})
+	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{SkipTaskDefinition: true, Clock: simClock{e.clock}})
 	if !errors.Is(err, pipeline.ErrTaskFailed) {
 		t.Fatalf("Run: %v, want ErrTaskFailed", err)
 	}
@@ -85,5 +85,89 @@ func TestRunNoWait(t *testing.T) {
 	}
 	if !strings.Contains(res.String(), "started task "+res.Tasks[0].ID) {
 		t.Errorf("result:\n%s", res)
+	}
+}
+
+// runTaskDefinition is the taskDefinition of the i-th logged RunTask.
+func (e *traceEnv) runTaskDefinition(i int) string {
+	e.t.Helper()
+	runs := e.calls("RunTask")
+	if len(runs) <= i {
+		e.t.Fatalf("%d RunTask calls, want more than %d", len(runs), i)
+	}
+	var in struct {
+		TaskDefinition string `json:"taskDefinition"`
+	}
+	if err := json.Unmarshal(runs[i].Params, &in); err != nil {
+		e.t.Fatal(err)
+	}
+	return in.TaskDefinition[strings.LastIndexByte(in.TaskDefinition, '/')+1:]
+}
+
+func TestRunRegistersTheRenderedDefinitionOnceWhenChanged(t *testing.T) {
+	e := newTraceEnv(t) // the service runs web:1 of image v1; e.cfg renders v2
+	for i := range 2 {
+		res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{NoWait: true, Clock: simClock{e.clock}})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if got := e.runTaskDefinition(i); got != "web:2" {
+			t.Errorf("run %d ran %s, want the rendered web:2", i, got)
+		}
+		if res.Registered != (i == 0) {
+			t.Errorf("run %d: Registered %v", i, res.Registered)
+		}
+	}
+	if n := len(e.calls("RegisterTaskDefinition")); n != 1 {
+		t.Errorf("%d RegisterTaskDefinition calls in two runs, want 1: the second found web:2 unchanged", n)
+	}
+}
+
+func TestRunDoesNotRegisterAnUnchangedDefinition(t *testing.T) {
+	e := newTraceEnv(t)
+	cfg, err := pipeline.LoadConfig(e.ctx, pipeline.LoadConfigOptions{Dir: "testdata/trace", LookupEnv: mapEnv(map[string]string{"IMAGE": "registry.example.com/web:v1"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, cfg, pipeline.RunOptions{Clock: simClock{e.clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.calls("RegisterTaskDefinition")); n != 0 || res.Registered {
+		t.Errorf("%d RegisterTaskDefinition calls (Registered %v) for the definition web:1 has, want none", n, res.Registered)
+	}
+	if got := e.runTaskDefinition(0); got != "web:1" {
+		t.Errorf("ran %s, want web:1", got)
+	}
+}
+
+func TestRunLatestOrSkipTaskDefinition(t *testing.T) {
+	e := newTraceEnv(t)
+	// web:2 is registered and the latest; the service still runs web:1.
+	if _, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{NoWait: true, Clock: simClock{e.clock}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		opts pipeline.RunOptions
+		want string
+	}{
+		{pipeline.RunOptions{LatestTaskDefinition: true}, "web:2"},
+		{pipeline.RunOptions{SkipTaskDefinition: true}, "web:1"},
+		{pipeline.RunOptions{TaskDefinition: "web:1"}, "web:1"},
+	} {
+		c.opts.NoWait, c.opts.Clock = true, simClock{e.clock}
+		if _, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, c.opts); err != nil {
+			t.Fatalf("%+v: %v", c.opts, err)
+		}
+		if got := e.runTaskDefinition(i + 1); got != c.want {
+			t.Errorf("%+v ran %s, want %s", c.opts, got, c.want)
+		}
+	}
+	if n := len(e.calls("RegisterTaskDefinition")); n != 1 {
+		t.Errorf("%d RegisterTaskDefinition calls, want only the first run's", n)
+	}
+	_, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{LatestTaskDefinition: true, TaskDefinition: "web:1", Clock: simClock{e.clock}})
+	if err == nil || !strings.Contains(err.Error(), "exclude each other") {
+		t.Errorf("Run with two revisions: %v, want a refusal", err)
 	}
 }
