@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,10 +43,27 @@ type RunOptions struct {
 	// revision of the service's family (ecspresso's
 	// --latest-task-definition).
 	LatestTaskDefinition bool
-	// Container and Command override a container's command; Container
-	// defaults to the task definition's first container.
+	// Container is the container that Command and Env override; empty is
+	// the task definition's first, as ecspresso's run does.
 	Container string
-	Command   []string
+	// Command replaces the container's command.
+	Command []string
+	// Env sets environment variables in the container, over any it has.
+	Env map[string]string
+	// Overrides is a TaskOverride sent as written (ecspresso's
+	// --overrides; see ParseTaskOverride); Command and Env are merged into
+	// its override of Container.
+	Overrides *types.TaskOverride
+	// StartedBy tags the tasks in ECS (RunTask's startedBy); empty is
+	// "ecs-pipeline". ecspresso sets none.
+	StartedBy string
+	// Tags are set on the tasks.
+	Tags map[string]string
+	// PropagateTags is ecspresso's --propagate-tags: SERVICE copies the
+	// service's tags (but aws: ones) onto the tasks, as ecspresso does,
+	// since RunTask refuses SERVICE; TASK_DEFINITION has ECS copy the task
+	// definition's; empty or NONE copies none.
+	PropagateTags string
 	// Count is how many tasks to run, 1 to 10; zero means 1.
 	Count int32
 	// NoWait returns once the tasks are started.
@@ -110,6 +129,9 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 		// a run of an unintended revision is worth refusing.
 		return nil, fmt.Errorf("running task: TaskDefinition, SkipTaskDefinition and LatestTaskDefinition exclude each other")
 	}
+	if p := opts.PropagateTags; p != "" && p != "NONE" && p != "SERVICE" && p != "TASK_DEFINITION" {
+		return nil, fmt.Errorf("running task: propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", p)
+	}
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
 	var td *ecs.RegisterTaskDefinitionInput
 	if picked == 0 {
@@ -118,8 +140,14 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 			return nil, fmt.Errorf("running task: %w", err)
 		}
 	}
+	var include []types.ServiceField
+	if opts.PropagateTags == "SERVICE" {
+		// The tags come with the service, not from ListTagsForResource as
+		// in ecspresso: one call fewer.
+		include = append(include, types.ServiceFieldTags)
+	}
 	svc, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
-		return describeService(ctx, api, cfg.Cluster, cfg.Service)
+		return describeService(ctx, api, cfg.Cluster, cfg.Service, include...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("running task: %w", err)
@@ -190,7 +218,7 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 		Cluster:              aws.String(cfg.Cluster),
 		TaskDefinition:       td.TaskDefinition.TaskDefinitionArn,
 		Count:                aws.Int32(cmp.Or(opts.Count, 1)),
-		StartedBy:            aws.String("ecs-pipeline"),
+		StartedBy:            aws.String(cmp.Or(opts.StartedBy, "ecs-pipeline")),
 		NetworkConfiguration: svc.NetworkConfiguration,
 		PlatformVersion:      svc.PlatformVersion,
 		EnableExecuteCommand: svc.EnableExecuteCommand,
@@ -200,12 +228,9 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 	} else {
 		in.LaunchType = svc.LaunchType
 	}
-	if len(opts.Command) > 0 {
-		name := opts.Container
-		if name == "" && len(td.TaskDefinition.ContainerDefinitions) > 0 {
-			name = aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Name)
-		}
-		in.Overrides = &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String(name), Command: opts.Command}}}
+	in.Overrides = taskOverride(opts, td.TaskDefinition.ContainerDefinitions)
+	if err := runTags(in, svc, opts); err != nil {
+		return nil, fmt.Errorf("running task: %w", err)
 	}
 	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RunTaskOutput, error) {
 		return api.RunTask(ctx, in, retryOnlyThrottling)
@@ -291,6 +316,85 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 			shortTaskDefinition(aws.ToString(td.TaskDefinition.TaskDefinitionArn)), strings.Join(failed, "\n"))
 	}
 	return res, nil
+}
+
+// taskOverride is opts.Overrides with opts.Command and opts.Env merged
+// into the override of opts.Container (else the first of cds), or nil
+// when there is nothing to override.
+func taskOverride(opts RunOptions, cds []types.ContainerDefinition) *types.TaskOverride {
+	var ov types.TaskOverride
+	if opts.Overrides != nil {
+		ov = *opts.Overrides
+		ov.ContainerOverrides = slices.Clone(ov.ContainerOverrides)
+	}
+	if len(opts.Command) == 0 && len(opts.Env) == 0 {
+		if opts.Overrides == nil {
+			return nil
+		}
+		return &ov
+	}
+	name := opts.Container
+	if name == "" && len(cds) > 0 {
+		name = aws.ToString(cds[0].Name)
+	}
+	i := slices.IndexFunc(ov.ContainerOverrides, func(c types.ContainerOverride) bool { return aws.ToString(c.Name) == name })
+	if i < 0 {
+		ov.ContainerOverrides = append(ov.ContainerOverrides, types.ContainerOverride{Name: aws.String(name)})
+		i = len(ov.ContainerOverrides) - 1
+	}
+	co := &ov.ContainerOverrides[i]
+	if len(opts.Command) > 0 {
+		co.Command = opts.Command
+	}
+	if len(opts.Env) > 0 {
+		env := slices.DeleteFunc(slices.Clone(co.Environment), func(kv types.KeyValuePair) bool {
+			_, set := opts.Env[aws.ToString(kv.Name)]
+			return set
+		})
+		for _, k := range slices.Sorted(maps.Keys(opts.Env)) {
+			env = append(env, types.KeyValuePair{Name: aws.String(k), Value: aws.String(opts.Env[k])})
+		}
+		co.Environment = env
+	}
+	return &ov
+}
+
+// runTags sets in's tags and propagateTags from opts, following ecspresso
+// run.go (RunTask): SERVICE copies svc's tags, read with it.
+func runTags(in *ecs.RunTaskInput, svc *types.Service, opts RunOptions) error {
+	for _, k := range slices.Sorted(maps.Keys(opts.Tags)) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(opts.Tags[k])})
+	}
+	switch opts.PropagateTags {
+	case "", "NONE":
+		// RunTask refuses NONE (as ecspresso notes); none is the default.
+	case "SERVICE":
+		for _, t := range svc.Tags {
+			// aws: keys are ECS's own; a task cannot be given them. A tag
+			// given in opts.Tags wins.
+			k := aws.ToString(t.Key)
+			if _, given := opts.Tags[k]; !given && !strings.HasPrefix(strings.ToLower(k), "aws:") {
+				in.Tags = append(in.Tags, t)
+			}
+		}
+	case "TASK_DEFINITION":
+		in.PropagateTags = types.PropagateTagsTaskDefinition
+	default:
+		return fmt.Errorf("propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", opts.PropagateTags)
+	}
+	return nil
+}
+
+// ParseTaskOverride decodes ecspresso's --overrides, a TaskOverride as
+// RunTask takes it ({"containerOverrides":[...],"cpu":...}). ecspresso
+// decodes it leniently; here a key the SDK does not know is an error
+// naming it, so a misspelt override is not silently dropped.
+func ParseTaskOverride(s string) (*types.TaskOverride, error) {
+	var ov types.TaskOverride
+	if err := decodeStrict("overrides", []byte(s), &ov); err != nil {
+		return nil, fmt.Errorf("reading task override: %w", err)
+	}
+	return &ov, nil
 }
 
 // stopTimeout bounds stopTasks, which goes on after its caller's ctx is

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
 )
@@ -169,5 +173,96 @@ func TestRunLatestOrSkipTaskDefinition(t *testing.T) {
 	_, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{LatestTaskDefinition: true, TaskDefinition: "web:1", Clock: simClock{e.clock}})
 	if err == nil || !strings.Contains(err.Error(), "exclude each other") {
 		t.Errorf("Run with two revisions: %v, want a refusal", err)
+	}
+}
+
+func TestRunSendsEnvTagsAndStartedBy(t *testing.T) {
+	e := newTraceEnv(t)
+	svc := e.service()
+	if _, err := e.ecs.TagResource(e.ctx, &ecs.TagResourceInput{ResourceArn: svc.ServiceArn, Tags: []types.Tag{
+		{Key: aws.String("team"), Value: aws.String("payments")},
+		{Key: aws.String("env"), Value: aws.String("prod")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	ov, err := pipeline.ParseTaskOverride(`{"cpu":"512","containerOverrides":[{"name":"app","environment":[{"name":"LOG_LEVEL","value":"info"},{"name":"MODE","value":"web"}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{
+		SkipTaskDefinition: true, NoWait: true, Clock: simClock{e.clock},
+		Command:       []string{"./migrate"},
+		Env:           map[string]string{"MODE": "migrate", "DRY": "1"},
+		Overrides:     ov,
+		StartedBy:     "ci-42",
+		Tags:          map[string]string{"run": "migrate", "env": "staging"},
+		PropagateTags: "SERVICE",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		StartedBy string `json:"startedBy"`
+		Overrides struct {
+			Cpu                string `json:"cpu"`
+			ContainerOverrides []struct {
+				Name        string              `json:"name"`
+				Command     []string            `json:"command"`
+				Environment []map[string]string `json:"environment"`
+			} `json:"containerOverrides"`
+		} `json:"overrides"`
+		Tags          []map[string]string `json:"tags"`
+		PropagateTags string              `json:"propagateTags"`
+	}
+	if err := json.Unmarshal(e.calls("RunTask")[0].Params, &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.StartedBy != "ci-42" || in.PropagateTags != "" || in.Overrides.Cpu != "512" {
+		t.Errorf("startedBy %q, propagateTags %q, cpu %q; want ci-42, none (SERVICE is copied, not sent), 512", in.StartedBy, in.PropagateTags, in.Overrides.Cpu)
+	}
+	cos := in.Overrides.ContainerOverrides
+	if len(cos) != 1 || cos[0].Name != "app" || strings.Join(cos[0].Command, " ") != "./migrate" {
+		t.Fatalf("container overrides %+v, want app's with the command", cos)
+	}
+	env := map[string]string{}
+	for _, kv := range cos[0].Environment {
+		env[kv["name"]] = kv["value"]
+	}
+	if len(cos[0].Environment) != 3 || env["LOG_LEVEL"] != "info" || env["MODE"] != "migrate" || env["DRY"] != "1" {
+		t.Errorf("environment %v, want LOG_LEVEL=info from --overrides, MODE=migrate over it, DRY=1", cos[0].Environment)
+	}
+	tags := map[string]string{}
+	for _, tg := range in.Tags {
+		tags[tg["key"]] = tg["value"]
+	}
+	if len(in.Tags) != 3 || tags["run"] != "migrate" || tags["env"] != "staging" || tags["team"] != "payments" {
+		t.Errorf("tags %v, want run=migrate, env=staging (given, over the service's) and team=payments (the service's)", in.Tags)
+	}
+}
+
+func TestRunStartedByDefaultAndTaskDefinitionTags(t *testing.T) {
+	e := newTraceEnv(t)
+	if _, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{SkipTaskDefinition: true, NoWait: true, PropagateTags: "TASK_DEFINITION", Clock: simClock{e.clock}}); err != nil {
+		t.Fatal(err)
+	}
+	p := string(e.calls("RunTask")[0].Params)
+	if !strings.Contains(p, `"startedBy":"ecs-pipeline"`) || !strings.Contains(p, `"propagateTags":"TASK_DEFINITION"`) || strings.Contains(p, `"overrides"`) {
+		t.Errorf("RunTask %s, want startedBy ecs-pipeline, propagateTags TASK_DEFINITION, no overrides", p)
+	}
+	_, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{PropagateTags: "SERIVCE", Clock: simClock{e.clock}})
+	if err == nil || !strings.Contains(err.Error(), "SERIVCE") || len(e.calls("RegisterTaskDefinition")) != 0 {
+		t.Errorf("PropagateTags SERIVCE: %v after %d registrations, want a refusal before any", err, len(e.calls("RegisterTaskDefinition")))
+	}
+}
+
+func TestParseTaskOverrideNamesAnUnknownKey(t *testing.T) {
+	_, err := pipeline.ParseTaskOverride(`{"containerOverrides":[{"name":"app","envirnoment":[]}]}`)
+	if err == nil || !strings.Contains(err.Error(), `"envirnoment"`) {
+		t.Errorf("ParseTaskOverride: %v, want an error naming envirnoment", err)
+	}
+	ov, err := pipeline.ParseTaskOverride(`{"taskRoleArn":"arn:aws:iam::123456789012:role/migrate"}`)
+	if err != nil || aws.ToString(ov.TaskRoleArn) != "arn:aws:iam::123456789012:role/migrate" {
+		t.Errorf("ParseTaskOverride: %+v, %v", ov, err)
 	}
 }
