@@ -43,6 +43,9 @@ type RunOptions struct {
 	// revision of the service's family (ecspresso's
 	// --latest-task-definition).
 	LatestTaskDefinition bool
+	// ImageOverrides maps container names to images set in the rendered
+	// task definition, as in Deploy; they need it to be run.
+	ImageOverrides map[string]string
 	// Container is the container that Command and Env override; empty is
 	// the task definition's first, as ecspresso's run does.
 	Container string
@@ -129,6 +132,9 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 		// a run of an unintended revision is worth refusing.
 		return nil, fmt.Errorf("running task: TaskDefinition, SkipTaskDefinition and LatestTaskDefinition exclude each other")
 	}
+	if picked > 0 && len(opts.ImageOverrides) > 0 {
+		return nil, fmt.Errorf("running task: image overrides need the rendered task definition, not TaskDefinition, SkipTaskDefinition or LatestTaskDefinition")
+	}
 	if p := opts.PropagateTags; p != "" && p != "NONE" && p != "SERVICE" && p != "TASK_DEFINITION" {
 		return nil, fmt.Errorf("running task: propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", p)
 	}
@@ -136,7 +142,7 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 	var td *ecs.RegisterTaskDefinitionInput
 	if picked == 0 {
 		var err error
-		if td, _, err = cfg.taskDefinitionInput(ctx, nil); err != nil {
+		if td, _, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
 			return nil, fmt.Errorf("running task: %w", err)
 		}
 	}

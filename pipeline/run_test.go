@@ -266,3 +266,23 @@ func TestParseTaskOverrideNamesAnUnknownKey(t *testing.T) {
 		t.Errorf("ParseTaskOverride: %+v, %v", ov, err)
 	}
 }
+
+func TestRunRegistersWithImageOverrides(t *testing.T) {
+	e := newTraceEnv(t)
+	res, err := pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{
+		ImageOverrides: map[string]string{"app": "registry.example.com/web:v3"}, NoWait: true, Clock: simClock{e.clock},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs := e.calls("RegisterTaskDefinition")
+	if len(regs) != 1 || !strings.Contains(string(regs[0].Params), `"registry.example.com/web:v3"`) || !res.Registered {
+		t.Errorf("%d registrations, want one of image web:v3", len(regs))
+	}
+	_, err = pipeline.Run(e.ctx, e.ecs, e.logs, e.cfg, pipeline.RunOptions{
+		ImageOverrides: map[string]string{"app": "registry.example.com/web:v3"}, SkipTaskDefinition: true, Clock: simClock{e.clock},
+	})
+	if err == nil {
+		t.Error("Run with image overrides and SkipTaskDefinition succeeded, ignoring the overrides")
+	}
+}
