@@ -107,12 +107,11 @@ const (
 	runPollMax = 10 * time.Second
 )
 
-// Run starts one-off tasks of the service's task definition as `ecspresso
-// run` does, with the service's launch type or capacity providers and
-// network configuration, and (unless NoWait) waits until they stop. It
-// fails, with the traces, when an essential container exited non-zero or
-// never ran. RunTask is retried only when throttled, so it never starts
-// tasks twice.
+// Run starts one-off tasks as `ecspresso run` does, with the service's
+// launch type or capacity providers and network configuration, and
+// (unless NoWait) waits until they stop. It fails, with the traces, when
+// an essential container exited non-zero or never ran. RunTask is retried
+// only when throttled, so it never starts tasks twice.
 //
 // Unless told which revision to run, it runs the rendered task
 // definition. ecspresso run (kayac/ecspresso run.go,
@@ -136,6 +135,8 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 		return nil, fmt.Errorf("running task: image overrides need the rendered task definition, not TaskDefinition, SkipTaskDefinition or LatestTaskDefinition")
 	}
 	if p := opts.PropagateTags; p != "" && p != "NONE" && p != "SERVICE" && p != "TASK_DEFINITION" {
+		// ecspresso takes any other value for TASK_DEFINITION; a typo should
+		// not copy tags silently.
 		return nil, fmt.Errorf("running task: propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", p)
 	}
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
