@@ -1171,7 +1171,56 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg logLines", err))
 				}
 			}
-			return (*EcsService).Run(&parent, ctx, taskDefinition, command, container, count, noWait, timeout, logLines)
+			var skipTaskDefinition bool
+			if inputArgs["skipTaskDefinition"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipTaskDefinition"]), &skipTaskDefinition)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipTaskDefinition", err))
+				}
+			}
+			var latestTaskDefinition bool
+			if inputArgs["latestTaskDefinition"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["latestTaskDefinition"]), &latestTaskDefinition)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg latestTaskDefinition", err))
+				}
+			}
+			var env []string
+			if inputArgs["env"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["env"]), &env)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg env", err))
+				}
+			}
+			var overrides string
+			if inputArgs["overrides"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["overrides"]), &overrides)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg overrides", err))
+				}
+			}
+			var startedBy string
+			if inputArgs["startedBy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["startedBy"]), &startedBy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg startedBy", err))
+				}
+			}
+			var tag []string
+			if inputArgs["tag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tag"]), &tag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tag", err))
+				}
+			}
+			var propagateTags string
+			if inputArgs["propagateTags"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["propagateTags"]), &propagateTags)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg propagateTags", err))
+				}
+			}
+			return (*EcsService).Run(&parent, ctx, taskDefinition, command, container, count, noWait, timeout, logLines, skipTaskDefinition, latestTaskDefinition, env, overrides, startedBy, tag, propagateTags)
 		case "Status":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

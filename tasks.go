@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
@@ -128,23 +130,24 @@ func checkFormat(format string) error {
 	return nil
 }
 
-// Run a one-off task of the service's task definition, as `ecspresso run`
-// does: with the service's launch type or capacity providers and network
-// configuration, then wait until it stops and print its trace with its
-// log lines. Fails when an essential container exits non-zero or never
-// runs.
+// Run a one-off task as `ecspresso run` does: of the rendered task
+// definition by default, registered only when it differs from the
+// family's latest revision, with the service's launch type or capacity
+// providers and network configuration; then wait until it stops and
+// print its trace with its log lines. Fails when an essential container
+// exits non-zero or never runs.
 // +cache="never"
 func (s *EcsService) Run(
 	ctx context.Context,
-	// The revision to run, family:revision or an ARN; the one the service
-	// runs when empty.
+	// The revision to run, family:revision or an ARN, registering nothing;
+	// the rendered task definition when empty.
 	// +optional
 	taskDefinition string,
 	// The command to run instead of the container's, one argument per
 	// item.
 	// +optional
 	command []string,
-	// The container whose command --command replaces; the task
+	// The container that --command and --env override; the task
 	// definition's first container when empty.
 	// +optional
 	container string,
@@ -161,9 +164,48 @@ func (s *EcsService) Run(
 	// How many of each container's last log lines to show; 0 shows none.
 	// +default=100
 	logLines int,
+	// Register nothing and run the revision the service runs.
+	// +optional
+	skipTaskDefinition bool,
+	// Register nothing and run the latest revision of the service's family.
+	// +optional
+	latestTaskDefinition bool,
+	// An environment variable for the container, NAME=VALUE; repeat for
+	// several. Dagger reads each value as CSV: quote one holding a comma.
+	// +optional
+	env []string,
+	// A task override as RunTask takes it, in JSON, as ecspresso's
+	// --overrides ({"containerOverrides":[...],"taskRoleArn":...}); an
+	// unknown key is an error. --command and --env are merged into it.
+	// +optional
+	overrides string,
+	// The tasks' startedBy; ecs-pipeline when empty.
+	// +optional
+	startedBy string,
+	// A tag for the tasks, KEY=VALUE; repeat for several.
+	// +optional
+	tag []string,
+	// Copy tags onto the tasks from SERVICE (its tags but aws: ones) or
+	// TASK_DEFINITION, as ecspresso's --propagate-tags; none when empty.
+	// +optional
+	propagateTags string,
 ) (string, error) {
 	if count < 1 || count > 10 {
 		return "", fmt.Errorf("--count %d: want 1 to 10", count)
+	}
+	envs, err := keyValues("--env", env)
+	if err != nil {
+		return "", err
+	}
+	tags, err := keyValues("--tag", tag)
+	if err != nil {
+		return "", err
+	}
+	var ov *types.TaskOverride
+	if overrides != "" {
+		if ov, err = pipeline.ParseTaskOverride(overrides); err != nil {
+			return "", fmt.Errorf("--overrides: %w", err)
+		}
 	}
 	c, wait, err := s.prepare(ctx, timeout)
 	if err != nil {
@@ -173,8 +215,10 @@ func (s *EcsService) Run(
 		logLines = -1
 	}
 	res, err := pipeline.Run(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, pipeline.RunOptions{
-		TaskDefinition: taskDefinition, Container: container, Command: command, Count: int32(count),
-		NoWait: noWait, Timeout: wait.Timeout, LogLines: logLines,
+		TaskDefinition: taskDefinition, SkipTaskDefinition: skipTaskDefinition, LatestTaskDefinition: latestTaskDefinition,
+		ImageOverrides: c.overrides, Container: container, Command: command, Env: envs, Overrides: ov,
+		StartedBy: startedBy, Tags: tags, PropagateTags: propagateTags,
+		Count: int32(count), NoWait: noWait, Timeout: wait.Timeout, LogLines: logLines,
 	})
 	if err != nil {
 		return "", inSource(err)

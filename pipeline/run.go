@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ type RunAPI interface {
 	TraceAPI
 	TaskStopper
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 }
 
 // TaskStopper is the part of the ECS client that stops tasks.
@@ -25,15 +28,45 @@ type TaskStopper interface {
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 }
 
-// RunOptions configures Run.
+// RunOptions configures Run. The zero value runs one task of the rendered
+// task definition, registered only when it differs from its family's
+// latest ACTIVE revision, and waits for it to stop.
 type RunOptions struct {
-	// TaskDefinition is the revision to run, "family:revision" or an ARN;
-	// empty runs the one the service runs.
+	// TaskDefinition is the revision to run, "family:revision" or an ARN,
+	// registering nothing. At most one of TaskDefinition,
+	// SkipTaskDefinition and LatestTaskDefinition is set.
 	TaskDefinition string
-	// Container and Command override a container's command; Container
-	// defaults to the task definition's first container.
+	// SkipTaskDefinition registers nothing and runs the revision the
+	// service runs (ecspresso's --skip-task-definition).
+	SkipTaskDefinition bool
+	// LatestTaskDefinition registers nothing and runs the latest ACTIVE
+	// revision of the service's family (ecspresso's
+	// --latest-task-definition).
+	LatestTaskDefinition bool
+	// ImageOverrides maps container names to images set in the rendered
+	// task definition, as in Deploy; they need it to be run.
+	ImageOverrides map[string]string
+	// Container is the container that Command and Env override; empty is
+	// the task definition's first, as ecspresso's run does.
 	Container string
-	Command   []string
+	// Command replaces the container's command.
+	Command []string
+	// Env sets environment variables in the container, over any it has.
+	Env map[string]string
+	// Overrides is a TaskOverride sent as written (ecspresso's
+	// --overrides; see ParseTaskOverride); Command and Env are merged into
+	// its override of Container.
+	Overrides *types.TaskOverride
+	// StartedBy tags the tasks in ECS (RunTask's startedBy); empty is
+	// "ecs-pipeline". ecspresso sets none.
+	StartedBy string
+	// Tags are set on the tasks.
+	Tags map[string]string
+	// PropagateTags is ecspresso's --propagate-tags: SERVICE copies the
+	// service's tags (but aws: ones) onto the tasks, as ecspresso does,
+	// since RunTask refuses SERVICE; TASK_DEFINITION has ECS copy the task
+	// definition's; empty or NONE copies none.
+	PropagateTags string
 	// Count is how many tasks to run, 1 to 10; zero means 1.
 	Count int32
 	// NoWait returns once the tasks are started.
@@ -53,6 +86,10 @@ type RunOptions struct {
 
 // RunResult is what a one-off run did.
 type RunResult struct {
+	// TaskDefinitionArn is the revision run.
+	TaskDefinitionArn string
+	// Registered is true when Run registered it from the rendered file.
+	Registered bool
 	// Tasks are the tasks started, as last seen.
 	Tasks []TaskInfo
 	// Traces are the stopped tasks' traces, when waited for.
@@ -70,18 +107,108 @@ const (
 	runPollMax = 10 * time.Second
 )
 
-// Run starts one-off tasks of the service's task definition as `ecspresso
-// run` does, with the service's launch type or capacity providers and
-// network configuration, and (unless NoWait) waits until they stop. It
-// fails, with the traces, when an essential container exited non-zero or
-// never ran. RunTask is retried only when throttled, so it never starts
-// tasks twice.
+// Run starts one-off tasks as `ecspresso run` does, with the service's
+// launch type or capacity providers and network configuration, and
+// (unless NoWait) waits until they stop. It fails, with the traces, when
+// an essential container exited non-zero or never ran. RunTask is retried
+// only when throttled, so it never starts tasks twice.
+//
+// Unless told which revision to run, it runs the rendered task
+// definition. ecspresso run (kayac/ecspresso run.go,
+// taskDefinitionArnForRun) registers it on every run; Run registers it only
+// when it differs, normalised as diff compares, from the family's latest
+// ACTIVE revision, and otherwise runs that revision: repeated runs of an
+// unchanged file leave no trail of identical revisions.
 func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opts RunOptions) (*RunResult, error) {
-	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
+	picked := 0
+	for _, set := range []bool{opts.TaskDefinition != "", opts.SkipTaskDefinition, opts.LatestTaskDefinition} {
+		if set {
+			picked++
+		}
+	}
+	if picked > 1 {
+		// ecspresso only warns about --revision with --latest-task-definition;
+		// a run of an unintended revision is worth refusing.
+		return nil, fmt.Errorf("running task: TaskDefinition, SkipTaskDefinition and LatestTaskDefinition exclude each other")
+	}
+	if picked > 0 && len(opts.ImageOverrides) > 0 {
+		return nil, fmt.Errorf("running task: image overrides need the rendered task definition, not TaskDefinition, SkipTaskDefinition or LatestTaskDefinition")
+	}
+	if p := opts.PropagateTags; p != "" && p != "NONE" && p != "SERVICE" && p != "TASK_DEFINITION" {
+		// ecspresso takes any other value for TASK_DEFINITION; a typo should
+		// not copy tags silently.
+		return nil, fmt.Errorf("running task: propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", p)
+	}
+	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
+	var td *ecs.RegisterTaskDefinitionInput
+	if picked == 0 {
+		var err error
+		if td, _, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
+			return nil, fmt.Errorf("running task: %w", err)
+		}
+	}
+	var include []types.ServiceField
+	if opts.PropagateTags == "SERVICE" {
+		// The tags come with the service, not from ListTagsForResource as
+		// in ecspresso: one call fewer.
+		include = append(include, types.ServiceFieldTags)
+	}
+	svc, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+		return describeService(ctx, api, cfg.Cluster, cfg.Service, include...)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("running task: %w", err)
 	}
-	return runAs(ctx, api, logs, cfg, svc, opts)
+	registered := false
+	switch {
+	case opts.SkipTaskDefinition:
+		opts.TaskDefinition = aws.ToString(svc.TaskDefinition)
+	case opts.LatestTaskDefinition:
+		// The family alone names its latest ACTIVE revision.
+		opts.TaskDefinition, _, _ = strings.Cut(shortTaskDefinition(aws.ToString(svc.TaskDefinition)), ":")
+	case td != nil:
+		if opts.TaskDefinition, registered, err = registerIfChanged(ctx, api, clock, cfg, td); err != nil {
+			return nil, err
+		}
+	}
+	res, err := runAs(ctx, api, logs, cfg, svc, opts)
+	if res != nil {
+		res.Registered = registered
+	}
+	return res, err
+}
+
+// registerIfChanged returns the latest ACTIVE revision of td's family when
+// it equals td once both are normalised as DiffTaskDefinitions does
+// (ignore.tags applied), and otherwise registers td, retrying only
+// throttling so that it never registers twice.
+func registerIfChanged(ctx context.Context, api RunAPI, clock Clock, cfg *Config, td *ecs.RegisterTaskDefinitionInput) (string, bool, error) {
+	family := aws.ToString(td.Family)
+	latest, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (map[string]any, error) {
+		return DescribeTaskDefinition(ctx, api, family)
+	})
+	var missing *types.ClientException
+	switch {
+	case err == nil:
+		diff, err := DiffTaskDefinitions(latest, td, DiffOptions{IgnoreTags: cfg.Ignore.Tags})
+		if err != nil {
+			return "", false, fmt.Errorf("running task: comparing with family %q: %w", family, err)
+		}
+		if arn, _ := latest["taskDefinitionArn"].(string); diff == "" && arn != "" {
+			return arn, false, nil
+		}
+	case errors.As(err, &missing):
+		// ECS answers ClientException for a family with no ACTIVE revision.
+	default:
+		return "", false, fmt.Errorf("running task: %w", err)
+	}
+	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RegisterTaskDefinitionOutput, error) {
+		return api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("registering task definition %q: %w", family, err)
+	}
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), true, nil
 }
 
 // runAs is Run where svc's tasks run: with its task definition (unless
@@ -98,7 +225,7 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 		Cluster:              aws.String(cfg.Cluster),
 		TaskDefinition:       td.TaskDefinition.TaskDefinitionArn,
 		Count:                aws.Int32(cmp.Or(opts.Count, 1)),
-		StartedBy:            aws.String("ecs-pipeline"),
+		StartedBy:            aws.String(cmp.Or(opts.StartedBy, "ecs-pipeline")),
 		NetworkConfiguration: svc.NetworkConfiguration,
 		PlatformVersion:      svc.PlatformVersion,
 		EnableExecuteCommand: svc.EnableExecuteCommand,
@@ -108,12 +235,9 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 	} else {
 		in.LaunchType = svc.LaunchType
 	}
-	if len(opts.Command) > 0 {
-		name := opts.Container
-		if name == "" && len(td.TaskDefinition.ContainerDefinitions) > 0 {
-			name = aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Name)
-		}
-		in.Overrides = &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String(name), Command: opts.Command}}}
+	in.Overrides = taskOverride(opts, td.TaskDefinition.ContainerDefinitions)
+	if err := runTags(in, svc, opts); err != nil {
+		return nil, fmt.Errorf("running task: %w", err)
 	}
 	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RunTaskOutput, error) {
 		return api.RunTask(ctx, in, retryOnlyThrottling)
@@ -125,7 +249,7 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 		f := out.Failures[0]
 		return nil, fmt.Errorf("running task of %s: %s: %s", shortTaskDefinition(tdName), aws.ToString(f.Reason), aws.ToString(f.Detail))
 	}
-	res := &RunResult{}
+	res := &RunResult{TaskDefinitionArn: aws.ToString(td.TaskDefinition.TaskDefinitionArn)}
 	var arns []string
 	for _, t := range out.Tasks {
 		res.Tasks = append(res.Tasks, taskInfo(t))
@@ -201,6 +325,85 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 	return res, nil
 }
 
+// taskOverride is opts.Overrides with opts.Command and opts.Env merged
+// into the override of opts.Container (else the first of cds), or nil
+// when there is nothing to override.
+func taskOverride(opts RunOptions, cds []types.ContainerDefinition) *types.TaskOverride {
+	var ov types.TaskOverride
+	if opts.Overrides != nil {
+		ov = *opts.Overrides
+		ov.ContainerOverrides = slices.Clone(ov.ContainerOverrides)
+	}
+	if len(opts.Command) == 0 && len(opts.Env) == 0 {
+		if opts.Overrides == nil {
+			return nil
+		}
+		return &ov
+	}
+	name := opts.Container
+	if name == "" && len(cds) > 0 {
+		name = aws.ToString(cds[0].Name)
+	}
+	i := slices.IndexFunc(ov.ContainerOverrides, func(c types.ContainerOverride) bool { return aws.ToString(c.Name) == name })
+	if i < 0 {
+		ov.ContainerOverrides = append(ov.ContainerOverrides, types.ContainerOverride{Name: aws.String(name)})
+		i = len(ov.ContainerOverrides) - 1
+	}
+	co := &ov.ContainerOverrides[i]
+	if len(opts.Command) > 0 {
+		co.Command = opts.Command
+	}
+	if len(opts.Env) > 0 {
+		env := slices.DeleteFunc(slices.Clone(co.Environment), func(kv types.KeyValuePair) bool {
+			_, set := opts.Env[aws.ToString(kv.Name)]
+			return set
+		})
+		for _, k := range slices.Sorted(maps.Keys(opts.Env)) {
+			env = append(env, types.KeyValuePair{Name: aws.String(k), Value: aws.String(opts.Env[k])})
+		}
+		co.Environment = env
+	}
+	return &ov
+}
+
+// runTags sets in's tags and propagateTags from opts, following ecspresso
+// run.go (RunTask): SERVICE copies svc's tags, read with it.
+func runTags(in *ecs.RunTaskInput, svc *types.Service, opts RunOptions) error {
+	for _, k := range slices.Sorted(maps.Keys(opts.Tags)) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(opts.Tags[k])})
+	}
+	switch opts.PropagateTags {
+	case "", "NONE":
+		// RunTask refuses NONE (as ecspresso notes); none is the default.
+	case "SERVICE":
+		for _, t := range svc.Tags {
+			// aws: keys are ECS's own; a task cannot be given them. A tag
+			// given in opts.Tags wins.
+			k := aws.ToString(t.Key)
+			if _, given := opts.Tags[k]; !given && !strings.HasPrefix(strings.ToLower(k), "aws:") {
+				in.Tags = append(in.Tags, t)
+			}
+		}
+	case "TASK_DEFINITION":
+		in.PropagateTags = types.PropagateTagsTaskDefinition
+	default:
+		return fmt.Errorf("propagating tags from %q: want SERVICE, TASK_DEFINITION or NONE", opts.PropagateTags)
+	}
+	return nil
+}
+
+// ParseTaskOverride decodes ecspresso's --overrides, a TaskOverride as
+// RunTask takes it ({"containerOverrides":[...],"cpu":...}). ecspresso
+// decodes it leniently; here a key the SDK does not know is an error
+// naming it, so a misspelt override is not silently dropped.
+func ParseTaskOverride(s string) (*types.TaskOverride, error) {
+	var ov types.TaskOverride
+	if err := decodeStrict("overrides", []byte(s), &ov); err != nil {
+		return nil, fmt.Errorf("reading task override: %w", err)
+	}
+	return &ov, nil
+}
+
 // stopTimeout bounds stopTasks, which goes on after its caller's ctx is
 // cancelled: a task given up on should not run on unseen.
 const stopTimeout = 30 * time.Second
@@ -232,17 +435,21 @@ func taskIDs(ts []TaskInfo) string {
 	return strings.Join(ids, ", ")
 }
 
-// String reports each task's trace, or the started tasks when not waited
-// for.
+// String reports a registration, then each task's trace, or the started
+// tasks when not waited for.
 func (r *RunResult) String() string {
+	var b strings.Builder
+	if r.Registered {
+		fmt.Fprintf(&b, "registered %s\n", shortTaskDefinition(r.TaskDefinitionArn))
+	}
 	if len(r.Traces) > 0 {
 		var parts []string
 		for _, tr := range r.Traces {
 			parts = append(parts, tr.String())
 		}
-		return strings.Join(parts, "\n")
+		b.WriteString(strings.Join(parts, "\n"))
+		return b.String()
 	}
-	var b strings.Builder
 	for _, t := range r.Tasks {
 		fmt.Fprintf(&b, "started task %s (%s)\n", t.ID, t.TaskDefinition)
 	}
