@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"go/parser"
+	"go/printer"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,10 +56,35 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 			rel, _ := filepath.Rel(copyDir, path)
 			want, _ := os.ReadFile(path)
 			got, _ := os.ReadFile(filepath.Join(root, rel))
-			if !bytes.Equal(got, want) {
+			if !bytes.Equal(got, want) && (!strings.HasSuffix(rel, ".go") || declarations(t, rel, got) != declarations(t, rel, want)) {
 				t.Errorf("%s differs from what `dagger develop` generates: run `dagger develop` and commit", rel)
 			}
 			return nil
 		})
 	}
+}
+
+// declarations is a Go file's imports and top-level declarations, each
+// printed on its own and sorted. Dagger v0.19.10's Go codegen writes the
+// MarshalJSON and UnmarshalJSON methods of the module's types in an order
+// that varies from one uncached run to the next (seen here: Deployment's
+// and EcsService's swap places), so the generated code is compared as a
+// set of declarations: a missing, extra or changed one still fails.
+func declarations(t *testing.T, name string, src []byte) string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		return string(src) // not Go: compared byte for byte
+	}
+	var decls []string
+	for _, d := range f.Decls {
+		var b bytes.Buffer
+		if err := printer.Fprint(&b, fset, d); err != nil {
+			t.Fatalf("printing a declaration of %s: %v", name, err)
+		}
+		decls = append(decls, b.String())
+	}
+	slices.Sort(decls)
+	return f.Name.Name + "\n" + strings.Join(decls, "\n")
 }
