@@ -22,7 +22,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // The rehearsal's stand-in account; the sample is rehearsed as service
@@ -267,7 +267,7 @@ func simulator(region, cluster string, timeScale int) *dagger.Service {
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("ecs-pipeline-go-build")).
 		WithEnvVariable("CGO_ENABLED", "0").
 		WithDirectory("/src", dag.CurrentModule().Source(), dagger.ContainerWithDirectoryOpts{
-			Include: []string{"go.mod", "go.sum", "cmd/ecssim/*.go", "pipeline/ecssim/*.go", "pipeline/standin/*.go"},
+			Include: []string{"go.mod", "go.sum", "cmd/ecssim/*.go", "sim/ecssim/*.go", "sim/standin/*.go"},
 			Exclude: []string{"**/*_test.go"},
 		}).
 		WithWorkdir("/src").

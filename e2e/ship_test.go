@@ -17,7 +17,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/internal/registryserver"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // simTimeScale runs the simulated ECS 20 times faster than real time: a

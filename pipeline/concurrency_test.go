@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // TestDeployTwiceAtOnce runs a second deploy of the same service (web:3)

@@ -26,8 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/standin"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/standin"
 )
 
 // startStandIn serves the rehearsal stand-in (ECS simulator, ECR token,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // BenchmarkRunReturn measures, on the simulator's clock, how long Run

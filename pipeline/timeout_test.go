@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // TestDeployTimeoutIsHardUnderServerErrors: a deployment that never ends,

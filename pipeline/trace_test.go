@@ -17,7 +17,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // traceEnv is a deployEnv whose task definition (testdata/trace) logs with

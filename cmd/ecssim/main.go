@@ -1,7 +1,7 @@
-// Command ecssim serves the ECS simulator (package pipeline/ecssim) over
+// Command ecssim serves the ECS simulator (package sim/ecssim) over
 // HTTP for tests that drive it from another process, and, with -standin,
 // ECR's token, STS and a registry too, for a rehearsal (package
-// pipeline/standin). It prints its URL as
+// sim/standin). It prints its URL as
 // the first line of standard output, then serves until SIGINT or SIGTERM,
 // or, with -idle-exit, until no request has arrived for that long.
 package main
@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/standin"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/standin"
 )
 
 func main() {

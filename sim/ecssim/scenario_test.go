@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // TestScenarios pins what each rehearsal scenario means: one that

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/smithy-go"
 
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/standin"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/standin"
 )
 
 // TestUnservedCallsSayWhat: an ECR call the stand-in does not serve is an

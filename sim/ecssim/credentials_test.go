@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 // TestCredentialCheck refuses calls signed with a key the check declares

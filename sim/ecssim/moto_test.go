@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
 )
 
 func TestPassThroughToMoto(t *testing.T) {
