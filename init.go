@@ -5,7 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/starter"
 )
 
 // starterKit is templates/: what a user copies into an application
@@ -39,11 +39,11 @@ func (m *EcsPipeline) Init(
 	if err != nil {
 		return nil, err
 	}
-	files, err := pipeline.ReadStarter(kit)
+	files, err := starter.Read(kit)
 	if err != nil {
 		return nil, err
 	}
-	filled, err := pipeline.FillStarter(files, pipeline.StarterOptions{
+	filled, err := starter.Fill(files, starter.Options{
 		Cluster: cluster, Service: service, Repository: repository, Region: region, TFStateURL: tfstateURL,
 	})
 	if err != nil {

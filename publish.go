@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // Publish the image to an ECR repository: build it, log in
@@ -61,7 +62,7 @@ func (m *EcsPipeline) Publish(
 		tag = []string{t}
 	}
 	for _, t := range tag {
-		if err := pipeline.ValidateTag(t); err != nil {
+		if err := ref.ValidateTag(t); err != nil {
 			return "", err
 		}
 	}
@@ -136,7 +137,7 @@ func digestOf(ref string) string {
 // defaultTag is the source's git commit when it has a .git directory,
 // otherwise a hash of its content.
 func (m *EcsPipeline) defaultTag(ctx context.Context) (string, error) {
-	commit, _ := pipeline.GitCommit(func(path string) ([]byte, error) {
+	commit, _ := ref.GitCommit(func(path string) ([]byte, error) {
 		path = ".git/" + path
 		if ok, err := m.Source.Exists(ctx, path, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType}); err != nil || !ok {
 			return nil, fs.ErrNotExist
@@ -151,7 +152,7 @@ func (m *EcsPipeline) defaultTag(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("hashing the source: %w", err)
 		}
 	}
-	return pipeline.DefaultTag(commit, digest), nil
+	return ref.DefaultTag(commit, digest), nil
 }
 
 // pushLayout pushes the image from the module's own code rather than the

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/starter"
 )
 
 // TestShipReproducibleAcrossEngines ships the sample, from the same git
@@ -86,11 +88,11 @@ func starterApp(t *testing.T) string {
 	t.Helper()
 	app := copyApp(t)
 	root := moduleRoot(t)
-	files, err := pipeline.ReadStarter(os.DirFS(filepath.Join(root, "templates")))
+	files, err := starter.Read(os.DirFS(filepath.Join(root, "templates")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	filled, err := pipeline.FillStarter(files, pipeline.StarterOptions{Cluster: "prod", Service: "hello", Region: "us-east-1",
+	filled, err := starter.Fill(files, starter.Options{Cluster: "prod", Service: "hello", Region: "us-east-1",
 		Repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello", TFStateURL: "terraform.tfstate"})
 	if err != nil {
 		t.Fatal(err)

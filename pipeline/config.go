@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-envparse"
 	"github.com/hashicorp/go-version"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // CompatibleVersion is the ecspresso version whose config files, template
@@ -191,7 +193,7 @@ func LoadConfig(ctx context.Context, opts LoadConfigOptions) (*Config, error) {
 		c.Region, _ = env("AWS_REGION")
 		regionFrom = "region (from AWS_REGION)"
 	}
-	if c.Region != "" && !awsRegion.MatchString(c.Region) {
+	if c.Region != "" && !ref.AWSRegion.MatchString(c.Region) {
 		return nil, fmt.Errorf("%s: %s: %q is not an AWS region such as ap-northeast-1", path, regionFrom, c.Region)
 	}
 	r.region = c.Region
@@ -389,10 +391,10 @@ func checkNames(cluster, service string) error {
 	if strings.HasPrefix(cluster, "arn:") {
 		_, name, _ = strings.Cut(cluster, ":cluster/")
 	}
-	if !ecsName.MatchString(name) {
+	if !ref.ECSName.MatchString(name) {
 		return fmt.Errorf("cluster: %q is not a cluster name or ARN: want up to 255 letters, digits, '-' and '_'", cluster)
 	}
-	if service != "" && !ecsName.MatchString(service) {
+	if service != "" && !ref.ECSName.MatchString(service) {
 		return fmt.Errorf("service: %q is not a service name: want up to 255 letters, digits, '-' and '_'", service)
 	}
 	return nil

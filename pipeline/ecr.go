@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // ECRAPI is the part of the ECR client that publishing and verify need.
@@ -25,41 +25,12 @@ type ECRAPI interface {
 	CreateRepository(context.Context, *ecr.CreateRepositoryInput, ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error)
 }
 
-// ecrHost matches ECR registry hosts, including FIPS and China partitions:
-// 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com.
-var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
+// Repository is an image repository without tag or digest (see package
+// ref, which the module shares without the AWS SDK).
+type Repository = ref.Repository
 
-// Repository is an image repository without tag or digest, such as
-// 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/team/app.
-type Repository struct {
-	// Registry is the host (and port) images are pushed to.
-	Registry string
-	// Name is the repository path inside the registry: team/app.
-	Name string
-	// AccountID and Region are set when Registry is an ECR host; another
-	// host (a local stand-in for ECR) leaves them empty.
-	AccountID string
-	Region    string
-}
-
-// String returns registry/name.
-func (r Repository) String() string { return r.Registry + "/" + r.Name }
-
-// ParseRepository parses a repository reference. It must name its
-// registry, and must not carry a tag or digest: publish adds those.
-func ParseRepository(s string) (Repository, error) {
-	first, _, hasPath := strings.Cut(s, "/")
-	explicitHost := strings.ContainsAny(first, ".:") || first == "localhost"
-	ref, err := name.NewRepository(s, name.StrictValidation)
-	if err != nil || !hasPath || !explicitHost {
-		return Repository{}, fmt.Errorf("repository %q: want registry/name without tag or digest, such as 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/app", s)
-	}
-	r := Repository{Registry: ref.RegistryStr(), Name: ref.RepositoryStr()}
-	if m := ecrHost.FindStringSubmatch(r.Registry); m != nil {
-		r.AccountID, r.Region = m[1], m[2]
-	}
-	return r, nil
-}
+// ParseRepository parses a repository reference; see ref.ParseRepository.
+func ParseRepository(s string) (Repository, error) { return ref.ParseRepository(s) }
 
 // RegistryCredentials are a user name and password for a registry. The
 // password is never formatted: print the value freely.

@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/starter"
 )
 
 // readStarter reads the starter kit the module's init function hands out.
 func readStarter(t *testing.T) map[string]string {
 	t.Helper()
-	files, err := ReadStarter(os.DirFS(filepath.Join("..", "templates")))
+	files, err := starter.Read(os.DirFS(filepath.Join("..", "templates")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestStarterRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := FillStarter(readStarter(t), StarterOptions{
+	files, err := starter.Fill(readStarter(t), starter.Options{
 		Cluster: "prod", Service: "hello", Region: "ap-northeast-1", TFStateURL: state,
 		Repository: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/hello",
 	})
@@ -85,25 +87,25 @@ func TestStarterRenders(t *testing.T) {
 }
 
 func TestFillStarterNamesBadArguments(t *testing.T) {
-	ok := StarterOptions{Cluster: "prod", Service: "hello", Region: "ap-northeast-1", TFStateURL: "s3://b/k",
+	ok := starter.Options{Cluster: "prod", Service: "hello", Region: "ap-northeast-1", TFStateURL: "s3://b/k",
 		Repository: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/hello"}
 	for _, c := range []struct {
-		edit func(*StarterOptions)
+		edit func(*starter.Options)
 		want string
 	}{
-		{func(o *StarterOptions) { o.Cluster = "" }, "--cluster is required"},
-		{func(o *StarterOptions) { o.Service = "my service" }, `--service "my service"`},
-		{func(o *StarterOptions) { o.Region = "tokyo" }, `--region "tokyo"`},
-		{func(o *StarterOptions) { o.Repository = "hello" }, `--repository "hello"`},
-		{func(o *StarterOptions) { o.TFStateURL = "" }, "--tfstate-url is required"},
+		{func(o *starter.Options) { o.Cluster = "" }, "--cluster is required"},
+		{func(o *starter.Options) { o.Service = "my service" }, `--service "my service"`},
+		{func(o *starter.Options) { o.Region = "tokyo" }, `--region "tokyo"`},
+		{func(o *starter.Options) { o.Repository = "hello" }, `--repository "hello"`},
+		{func(o *starter.Options) { o.TFStateURL = "" }, "--tfstate-url is required"},
 	} {
 		o := ok
 		c.edit(&o)
-		if _, err := FillStarter(map[string]string{"f": "[[ .Service ]]"}, o); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("FillStarter(%+v) = %v, want an error saying %s", o, err, c.want)
+		if _, err := starter.Fill(map[string]string{"f": "[[ .Service ]]"}, o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("starter.Fill(%+v) = %v, want an error saying %s", o, err, c.want)
 		}
 	}
-	if _, err := FillStarter(map[string]string{"f": "[[ .Nope ]]"}, ok); err == nil {
+	if _, err := starter.Fill(map[string]string{"f": "[[ .Nope ]]"}, ok); err == nil {
 		t.Error("an unknown placeholder must be an error")
 	}
 }

@@ -24,6 +24,8 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // VerifyOptions configures Verify. The zero value verifies the definitions
@@ -245,7 +247,7 @@ type ecrImage struct {
 func parseECRImage(image string) (ecrImage, bool) {
 	rest, digest, _ := strings.Cut(image, "@")
 	host, path, ok := strings.Cut(rest, "/")
-	m := ecrHost.FindStringSubmatch(host)
+	m := ref.ECRHost.FindStringSubmatch(host)
 	if !ok || m == nil {
 		return ecrImage{}, false
 	}

@@ -1,18 +1,19 @@
-package pipeline
+package starter
 
 import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"sort"
 	"text/template"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
-// StarterOptions fill in the starter kit (templates/ in this repository):
+// Options fill in the starter kit (templates/ in this repository):
 // an ecspresso config, task and service definitions and workflows that a
 // user copies into an application repository.
-type StarterOptions struct {
+type Options struct {
 	// Cluster and Service name the ECS service to deploy.
 	Cluster string
 	Service string
@@ -25,14 +26,9 @@ type StarterOptions struct {
 	TFStateURL string
 }
 
-var (
-	ecsName   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-)
-
 // check reports the first option that is missing or malformed, by the
 // name of its argument.
-func (o StarterOptions) check() error {
+func (o Options) check() error {
 	for _, f := range []struct{ name, value string }{
 		{"cluster", o.Cluster}, {"service", o.Service}, {"repository", o.Repository},
 		{"region", o.Region}, {"tfstate-url", o.TFStateURL},
@@ -41,24 +37,24 @@ func (o StarterOptions) check() error {
 			return fmt.Errorf("starter kit: --%s is required", f.name)
 		}
 	}
-	if !ecsName.MatchString(o.Cluster) {
+	if !ref.ECSName.MatchString(o.Cluster) {
 		return fmt.Errorf("starter kit: --cluster %q: want up to 255 letters, digits, '-' and '_'", o.Cluster)
 	}
-	if !ecsName.MatchString(o.Service) {
+	if !ref.ECSName.MatchString(o.Service) {
 		return fmt.Errorf("starter kit: --service %q: want up to 255 letters, digits, '-' and '_'", o.Service)
 	}
-	if !awsRegion.MatchString(o.Region) {
+	if !ref.AWSRegion.MatchString(o.Region) {
 		return fmt.Errorf("starter kit: --region %q is not an AWS region such as ap-northeast-1", o.Region)
 	}
-	if _, err := ParseRepository(o.Repository); err != nil {
+	if _, err := ref.ParseRepository(o.Repository); err != nil {
 		return fmt.Errorf("starter kit: --%w", err)
 	}
 	return nil
 }
 
-// ReadStarter reads every file of a starter kit (such as templates/) into
-// a map from its slash-separated path to its content, for FillStarter.
-func ReadStarter(fsys fs.FS) (map[string]string, error) {
+// Read reads every file of a starter kit (such as templates/) into
+// a map from its slash-separated path to its content, for Fill.
+func Read(fsys fs.FS) (map[string]string, error) {
 	files := map[string]string{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -74,10 +70,10 @@ func ReadStarter(fsys fs.FS) (map[string]string, error) {
 	return files, nil
 }
 
-// FillStarter fills the [[ .Field ]] placeholders of the starter files
+// Fill fills the [[ .Field ]] placeholders of the starter files
 // (path to content) from the options. The files' own {{ }} templates and
 // ${{ }} expressions are left for ecspresso and GitHub Actions.
-func FillStarter(files map[string]string, o StarterOptions) (map[string]string, error) {
+func Fill(files map[string]string, o Options) (map[string]string, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
