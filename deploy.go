@@ -2,35 +2,33 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"os"
-	"sort"
+	"strconv"
 	"time"
-
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
 // Deployment is how a deploy ended.
 type Deployment struct {
 	// Cluster and service deployed.
-	Cluster string
-	Service string
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
 	// Task definition ARN registered (or reused) and deployed.
-	TaskDefinition string
+	TaskDefinition string `json:"taskDefinition"`
 	// Container images, as NAME=IMAGE.
-	Images []string
+	Images []string `json:"images"`
 	// ECS deployment that UpdateService started.
-	DeploymentID string
+	DeploymentID string `json:"deploymentId"`
 	// SUCCEEDED, STARTED (not waited for) or DRY_RUN; a failed deploy is an
 	// error instead.
-	Outcome string
+	Outcome string `json:"outcome"`
 	// In a dry run: what would be registered and updated.
-	Plan string
+	Plan string `json:"plan"`
 	// The --run-before migration's trace: its task, exit codes and last
 	// log lines; empty when none ran.
-	Migration string
+	Migration string `json:"migration"`
 	// A Markdown summary, for a CI job summary or a pull request.
-	Summary string
+	Summary string `json:"summary"`
 }
 
 // Deploy the service the ecspresso way: render and check the definitions,
@@ -94,44 +92,85 @@ func (s *EcsService) Deploy(
 	// +optional
 	runBeforeContainer string,
 ) (*Deployment, error) {
-	c, wait, err := s.prepare(ctx, timeout)
+	return s.deploy(ctx, deployFlags{
+		desiredCount: desiredCount, forceNewDeployment: forceNewDeployment, skipTaskDefinition: skipTaskDefinition,
+		dryRun: dryRun, noWait: noWait, timeout: timeout, requireDigest: requireDigest, revision: revision,
+		latestTaskDefinition: latestTaskDefinition, noUpdateService: noUpdateService,
+		runBefore: runBefore, runBeforeContainer: runBeforeContainer,
+	})
+}
+
+// deployFlags are deploy's arguments, which ship passes too.
+type deployFlags struct {
+	desiredCount                                   int
+	forceNewDeployment, skipTaskDefinition, dryRun bool
+	noWait, requireDigest, latestTaskDefinition    bool
+	noUpdateService                                bool
+	timeout, runBefore, runBeforeContainer         string
+	revision                                       int
+	// diff shows the service diff before deploying, in the same run.
+	diff bool
+}
+
+// args are the engine's deploy arguments (ecspresso's names: --tasks is
+// the desired count).
+func (f deployFlags) args() []string {
+	args := []string{"deploy", "--tasks", strconv.Itoa(f.desiredCount)}
+	for _, b := range []struct {
+		on   bool
+		flag string
+	}{
+		{f.forceNewDeployment, "--force-new-deployment"}, {f.skipTaskDefinition, "--skip-task-definition"},
+		{f.dryRun, "--dry-run"}, {f.noWait, "--no-wait"}, {f.requireDigest, "--require-digest"},
+		{f.latestTaskDefinition, "--latest-task-definition"}, {f.noUpdateService, "--no-update-service"},
+		{f.diff, "--diff"},
+	} {
+		if b.on {
+			args = append(args, b.flag)
+		}
+	}
+	for _, v := range []struct{ flag, value string }{
+		{"--timeout", f.timeout}, {"--run-before", f.runBefore}, {"--run-before-container", f.runBeforeContainer},
+	} {
+		if v.value != "" {
+			args = append(args, v.flag, v.value)
+		}
+	}
+	if f.revision != 0 {
+		args = append(args, "--revision", strconv.Itoa(f.revision))
+	}
+	return args
+}
+
+// deploy runs the engine's deploy and reads how it ended.
+func (s *EcsService) deploy(ctx context.Context, f deployFlags) (*Deployment, error) {
+	if err := checkTimeout(f.timeout); err != nil {
+		return nil, err
+	}
+	r, err := s.run(ctx, f.args()...)
 	if err != nil {
 		return nil, err
 	}
-	opts := pipeline.DeployOptions{
-		ImageOverrides:       c.overrides,
-		ForceNewDeployment:   forceNewDeployment,
-		SkipTaskDefinition:   skipTaskDefinition,
-		DryRun:               dryRun,
-		NoWait:               noWait,
-		RequireDigest:        requireDigest,
-		Revision:             int64(revision),
-		LatestTaskDefinition: latestTaskDefinition,
-		NoUpdateService:      noUpdateService,
-		RunBefore:            runBefore,
-		RunBeforeContainer:   runBeforeContainer,
-		Wait:                 wait,
-	}
-	if desiredCount >= 0 {
-		n := int32(desiredCount)
-		opts.DesiredCount = &n
-	}
-	res, err := pipeline.Deploy(ctx, c.clients.ECS, c.cfg, opts)
+	result, err := r.Result(ctx)
 	if err != nil {
-		return nil, inSource(err)
+		return nil, fmt.Errorf("reading the deploy's result: %w", err)
 	}
-	d := &Deployment{
-		Cluster: res.Cluster, Service: res.Service, TaskDefinition: res.TaskDefinitionArn,
-		DeploymentID: res.DeploymentID, Outcome: string(res.Outcome), Plan: res.Plan, Summary: res.Markdown(),
+	var d Deployment
+	if err := json.Unmarshal([]byte(result), &d); err != nil {
+		return nil, fmt.Errorf("reading the deploy's result: %w", err)
 	}
-	if res.Migration != nil {
-		d.Migration = res.Migration.String()
+	return &d, nil
+}
+
+// checkTimeout accepts an empty --timeout or a positive duration.
+func checkTimeout(timeout string) error {
+	if timeout == "" {
+		return nil
 	}
-	for name, image := range res.Images {
-		d.Images = append(d.Images, name+"="+image)
+	if d, err := time.ParseDuration(timeout); err != nil || d <= 0 {
+		return fmt.Errorf("--timeout %q: want a duration such as 15m", timeout)
 	}
-	sort.Strings(d.Images)
-	return d, nil
+	return nil
 }
 
 // Rollback the service: stop a deployment in progress with ECS's own
@@ -156,25 +195,23 @@ func (s *EcsService) Rollback(
 	// +optional
 	timeout string,
 ) (string, error) {
-	c, wait, err := s.prepare(ctx, timeout)
-	if err != nil {
+	if err := checkTimeout(timeout); err != nil {
 		return "", err
 	}
-	res, err := pipeline.Rollback(ctx, c.clients.ECS, c.cfg, pipeline.RollbackOptions{
-		NoDeregisterTaskDefinition: !deregister, DryRun: dryRun, NoWait: noWait, Wait: wait,
-	})
-	if err != nil {
-		return "", inSource(err)
+	command := []string{"rollback"}
+	if !deregister {
+		command = append(command, "--no-deregister-task-definition")
 	}
 	if dryRun {
-		return res.Plan, nil
+		command = append(command, "--dry-run")
 	}
-	out := fmt.Sprintf("rolled back service %q in cluster %q from %s to %s (%s): %s\n",
-		res.Service, res.Cluster, res.From, res.To, res.Method, res.Outcome)
-	if res.Deregistered {
-		out += fmt.Sprintf("deregistered %s\n", res.From)
+	if noWait {
+		command = append(command, "--no-wait")
 	}
-	return out, nil
+	if timeout != "" {
+		command = append(command, "--timeout", timeout)
+	}
+	return s.output(ctx, command...)
 }
 
 // Status of the service: its task definition and counts, its deployments
@@ -186,15 +223,7 @@ func (s *EcsService) Status(
 	// +default=10
 	events int,
 ) (string, error) {
-	c, _, err := s.prepare(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	st, err := pipeline.Status(ctx, c.clients.ECS, c.cfg, pipeline.StatusOptions{Events: events})
-	if err != nil {
-		return "", inSource(err)
-	}
-	return st.String(), nil
+	return s.output(ctx, "status", "--events", strconv.Itoa(events))
 }
 
 // Diff shows what a deploy would change: unified diffs from the running
@@ -202,45 +231,5 @@ func (s *EcsService) Status(
 // sides. Changes nothing.
 // +cache="never"
 func (s *EcsService) Diff(ctx context.Context) (string, error) {
-	c, _, err := s.prepare(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	diff, err := pipeline.DiffService(ctx, c.clients.ECS, c.cfg, pipeline.DiffServiceOptions{ImageOverrides: c.overrides})
-	if err != nil {
-		return "", inSource(err)
-	}
-	if diff == "" {
-		return "no changes\n", nil
-	}
-	return diff, nil
-}
-
-// prepared is a loaded service with its AWS clients.
-type prepared struct {
-	*loaded
-	clients *pipeline.AWS
-}
-
-// prepare loads the config and its AWS clients, and the wait options:
-// events go to the call's output as they happen.
-func (s *EcsService) prepare(ctx context.Context, timeout string) (*prepared, pipeline.WaitOptions, error) {
-	wait := pipeline.WaitOptions{Events: os.Stderr}
-	if timeout != "" {
-		d, err := time.ParseDuration(timeout)
-		if err != nil || d <= 0 {
-			return nil, wait, fmt.Errorf("--timeout %q: want a duration such as 15m", timeout)
-		}
-		wait.Timeout = d
-	}
-	l, err := s.load(ctx)
-	if err != nil {
-		return nil, wait, err
-	}
-	clients, err := l.cfg.Clients(ctx)
-	if err != nil {
-		return nil, wait, err
-	}
-	wait.Logs = clients.CloudWatchLogs // a failed deploy quotes its stopped task's log lines
-	return &prepared{loaded: l, clients: clients}, wait, nil
+	return s.output(ctx, "diff")
 }

@@ -6,10 +6,14 @@
 // ship does it all in one call; build, test, publish and service (render,
 // diff, verify, deploy, rollback, status) are its steps; init hands out a
 // starter kit; rehearse runs ship against a simulated ECS, ECR and STS that
-// the module builds and runs itself, with no AWS account. Build and test steps whose inputs did not change are not
-// run again; whatever reads or changes AWS is never cached (ship and deploy
-// only within one session, so a caller reading several fields deploys
-// once).
+// the module builds and runs itself, with no AWS account. Build and test
+// steps whose inputs did not change are not run again; whatever reads or
+// changes AWS is never cached (ship and deploy only within one session, so
+// a caller reading several fields deploys once).
+//
+// Whatever talks to AWS runs the ecs-pipeline command (cmd/ecs-pipeline, a
+// drop-in for the ecspresso binary) in a container, the engine image, so
+// the module itself is small and loads fast.
 package main
 
 import "github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
@@ -37,6 +41,10 @@ type EcsPipeline struct {
 	TFStateFile string
 	// +private
 	RegistryURL string
+	// +private
+	EngineImage string
+	// +private
+	EngineFromSource bool
 }
 
 // New configures the pipeline for an application: its source, the AWS
@@ -71,10 +79,19 @@ func New(
 	// +optional
 	endpointURL string,
 	// Push images through this service instead of to the repository's
-	// host, from the module rather than the engine: a local stand-in for
+	// host, from the engine image rather than Dagger: a local stand-in for
 	// ECR, such as tcp://localhost:5001.
 	// +optional
 	registryEndpoint *dagger.Service,
+	// The engine image to run (the ecs-pipeline command and the ECS
+	// simulator), such as one a team mirrors: registry/ecs-pipeline-engine@sha256:....
+	// Default: the release pinned in this module.
+	// +optional
+	engineImage string,
+	// Build the engine image from this module's source instead of pulling
+	// the released one.
+	// +optional
+	engineFromSource bool,
 ) *EcsPipeline {
 	return &EcsPipeline{
 		Source:             source,
@@ -85,5 +102,7 @@ func New(
 		Endpoint:           endpoint,
 		EndpointURL:        endpointURL,
 		RegistryEndpoint:   registryEndpoint,
+		EngineImage:        engineImage,
+		EngineFromSource:   engineFromSource,
 	}
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
-
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
@@ -46,11 +42,11 @@ func (m *EcsPipeline) Publish(
 	// Push the same bytes, and so the same digest, wherever and whenever
 	// this source is built: every timestamp in the image (config, history,
 	// file times in layers) is set to the Unix epoch, and the image is
-	// pushed from the module with go-containerregistry.
+	// pushed by the engine image with go-containerregistry.
 	// +optional
 	reproducible bool,
 ) (string, error) {
-	repo, err := pipeline.ParseRepository(repository)
+	repo, err := ref.ParseRepository(repository)
 	if err != nil {
 		return "", err
 	}
@@ -81,57 +77,49 @@ func (m *EcsPipeline) Publish(
 			return "", fmt.Errorf("building %s: %w", dockerfile, err)
 		}
 	}
+	tarball := variants[0].AsTarball()
+	if len(variants) > 1 {
+		tarball = dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})
+	}
+	return m.push(ctx, repo, tag, tarball, createRepository, reproducible)
+}
 
-	clients, err := m.aws(ctx, repo.Region)
+// push pushes an image tarball with the engine's publish: it logs in with
+// ECR's token, which never leaves the engine's process, and pushes only
+// the blobs the registry lacks.
+func (m *EcsPipeline) push(ctx context.Context, repo ref.Repository, tags []string, tarball *dagger.File, createRepository, reproducible bool) (string, error) {
+	ctr, args, err := m.awsEngine(ctx)
 	if err != nil {
 		return "", err
 	}
-	api := clients.ECR
+	if repo.Region != "" {
+		ctr = ctr.WithEnvVariable("AWS_REGION", repo.Region) // the repository's region wins
+	}
+	const layout = "/run/ecs-pipeline-image.tar"
+	args = append(args, "publish", "--layout", layout, "--repository", repo.String())
+	for _, t := range tags {
+		args = append(args, "--tag", t)
+	}
 	if createRepository {
-		if _, err := pipeline.EnsureRepository(ctx, api, repo); err != nil {
-			return "", err
-		}
+		args = append(args, "--create-repository")
 	}
-	creds, err := pipeline.ECRLogin(ctx, api)
-	if err != nil {
-		return "", err
+	if reproducible {
+		args = append(args, "--reproducible")
 	}
 	through := m.RegistryURL
 	if m.RegistryEndpoint != nil {
-		if _, err := m.RegistryEndpoint.Start(ctx); err != nil {
-			return "", fmt.Errorf("starting the registry endpoint service: %w", err)
-		}
-		if through, err = m.RegistryEndpoint.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"}); err != nil {
-			return "", fmt.Errorf("resolving the registry endpoint service: %w", err)
+		if ctr, through, err = bind(ctx, ctr, "registry-endpoint", m.RegistryEndpoint); err != nil {
+			return "", fmt.Errorf("the registry endpoint service: %w", err)
 		}
 	}
-	if through != "" || reproducible {
-		return m.pushLayout(ctx, repo, tag, variants, creds, pipeline.PushOptions{Through: through, Canonical: reproducible})
+	if through != "" {
+		args = append(args, "--through", through)
 	}
-	password := dag.SetSecret("ecr-password-"+repo.Registry, creds.Password)
-
-	var pinned string
-	for _, t := range tag {
-		addr := repo.String() + ":" + t
-		ref, err := dag.Container().
-			WithRegistryAuth(repo.Registry, creds.Username, password).
-			Publish(ctx, addr, dagger.ContainerPublishOpts{PlatformVariants: variants})
-		if err != nil {
-			return "", pipeline.PushError(addr, err)
-		}
-		if pinned == "" {
-			pinned = ref
-		} else if digestOf(ref) != digestOf(pinned) {
-			return "", fmt.Errorf("pushing %s: the registry reports %s, but the same image was pushed as %s", addr, ref, pinned)
-		}
+	r, err := run(ctx, ctr.WithMountedFile(layout, tarball), args...)
+	if err != nil {
+		return "", err
 	}
-	return pinned, nil
-}
-
-// digestOf returns the digest of a reference such as repo:tag@sha256:....
-func digestOf(ref string) string {
-	_, digest, _ := strings.Cut(ref, "@")
-	return digest
+	return strings.TrimSpace(r.Stdout), nil
 }
 
 // defaultTag is the source's git commit when it has a .git directory,
@@ -153,35 +141,4 @@ func (m *EcsPipeline) defaultTag(ctx context.Context) (string, error) {
 		}
 	}
 	return ref.DefaultTag(commit, digest), nil
-}
-
-// pushLayout pushes the image from the module's own code rather than the
-// engine's: as an OCI layout tarball, with go-containerregistry. The
-// engine cannot reach a registry that runs as a Dagger service, nor push
-// plain http to one away from localhost.
-func (m *EcsPipeline) pushLayout(ctx context.Context, repo pipeline.Repository, tags []string, variants []*dagger.Container, creds pipeline.RegistryCredentials, opts pipeline.PushOptions) (string, error) {
-	tarball := variants[0].AsTarball()
-	if len(variants) > 1 {
-		tarball = dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})
-	}
-	dir, err := os.MkdirTemp("", "publish-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "image.tar")
-	if _, err := tarball.Export(ctx, path); err != nil {
-		return "", fmt.Errorf("exporting the image: %w", err)
-	}
-	var pinned string
-	for _, t := range tags {
-		ref, err := pipeline.PushLayout(ctx, path, repo.String()+":"+t, creds, opts)
-		if err != nil {
-			return "", err
-		}
-		if pinned == "" {
-			pinned = ref
-		}
-	}
-	return pinned, nil
 }

@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
-	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // The rehearsal's stand-in account; the sample is rehearsed as service
@@ -38,6 +29,10 @@ const (
 
 // failingMigration is the scenario whose --run-before migration fails.
 const failingMigration = "failing-migration"
+
+// rehearsalScenarios are the simulator's scenarios (ecssim.Scenarios) and
+// failing-migration; rehearse_test.go keeps the list true.
+var rehearsalScenarios = []string{"crash-on-start", "failing-health-checks", failingMigration, "healthy", "slow-start"}
 
 // Rehearse the whole pipeline with no AWS account: ship to a simulated
 // ECS that runs as a Dagger service, built from this module's own source,
@@ -118,20 +113,11 @@ func (m *EcsPipeline) Rehearse(
 	// +optional
 	runBefore string,
 ) (*Deployment, error) {
-	behavior, ok := ecssim.Scenarios[scenario]
-	var migration *ecssim.Behavior
-	if scenario == failingMigration {
-		behavior, ok = ecssim.Healthy(), true
-		migration = &ecssim.FailingMigration
-		runBefore = cmp.Or(runBefore, "./migrate")
+	if !slices.Contains(rehearsalScenarios, scenario) {
+		return nil, fmt.Errorf("--scenario %q: want one of %s", scenario, strings.Join(rehearsalScenarios, ", "))
 	}
-	if !ok {
-		names := []string{failingMigration}
-		for n := range ecssim.Scenarios {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("--scenario %q: want one of %s", scenario, strings.Join(names, ", "))
+	if scenario == failingMigration {
+		runBefore = cmp.Or(runBefore, "./migrate")
 	}
 	if timeScale < 1 || timeScale > 600 {
 		return nil, fmt.Errorf("--time-scale %d: want 1 to 600", timeScale)
@@ -171,76 +157,47 @@ func (m *EcsPipeline) Rehearse(
 	// Nothing listens on this port: a lookup that needs AWS (ssm,
 	// secretsmanager_arn, an s3:// state) fails at once.
 	r.EndpointURL = "http://127.0.0.1:1"
-	probe, err := service("rehearsal.invalid/placeholder@sha256:" + strings.Repeat("0", 64)).load(ctx)
+	probe, err := service("rehearsal.invalid/placeholder@sha256:"+strings.Repeat("0", 64)).output(ctx, "render", "--format", "json", "config")
 	if err != nil && strings.Contains(err.Error(), r.EndpointURL) {
 		return nil, fmt.Errorf("%w\nA rehearsal has no AWS account: pass --tfstate with a local copy of the Terraform state (terraform state pull > terraform.tfstate), and --env for values the definitions read from SSM or Secrets Manager", err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	cfg := probe.cfg
-	region := cfg.Region
-	if region == "" {
-		region = rehearsalRegion
+	var cfg struct{ Region, Cluster, Service string }
+	if err := json.Unmarshal([]byte(probe), &cfg); err != nil {
+		return nil, fmt.Errorf("reading the rendered config: %w", err)
 	}
+	region := cmp.Or(cfg.Region, rehearsalRegion)
 	r.Region = region
 	if repository == "" {
 		repository = defaultRehearsalRepository(region, cfg.Service)
 	}
-	repo, err := pipeline.ParseRepository(repository)
-	if err != nil {
+	if _, err := ref.ParseRepository(repository); err != nil {
 		return nil, err
 	}
 
-	sim := simulator(region, cfg.Cluster, timeScale)
+	// The simulator, and every AWS call and push of this rehearsal to it.
+	sim := r.simulator(region, cfg.Cluster, timeScale)
 	if _, err := sim.Start(ctx); err != nil {
 		return nil, fmt.Errorf("starting the ECS simulator: %w", err)
 	}
 	defer sim.Stop(context.WithoutCancel(ctx), dagger.ServiceStopOpts{Kill: true})
-	url, err := sim.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"})
-	if err != nil {
-		return nil, fmt.Errorf("resolving the ECS simulator: %w", err)
-	}
-	r.EndpointURL, r.RegistryURL = url, url
+	r.Endpoint, r.RegistryEndpoint, r.EndpointURL = sim, sim, ""
 
 	// The service as it would exist before this change: revision 1 of an
-	// earlier image, running and steady.
-	clients, err := r.aws(ctx, region)
+	// earlier image, running and steady; then the scenario's behaviour.
+	setup := []string{"rehearsal", "setup", "--sim", fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort),
+		"--repository", repository, "--scenario", scenario}
+	if runBefore != "" {
+		setup = append(setup, "--run-before", runBefore)
+	}
+	created, err := service("").output(ctx, setup...)
 	if err != nil {
 		return nil, err
 	}
-	previous, err := pushPrevious(ctx, clients, repo, url)
-	if err != nil {
-		return nil, err
-	}
-	seeded, err := service(previous).load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	created, err := pipeline.Create(ctx, clients.ECS, seeded.cfg, pipeline.CreateOptions{ImageOverrides: seeded.overrides})
-	if err != nil {
-		return nil, inSource(err)
-	}
-	family := created.TaskDefinition
-	if err := simAdmin(ctx, url, "/_sim/clock/advance", map[string]any{"duration": "15m"}); err != nil {
-		return nil, err
-	}
-	// Revision 1 stays healthy; what follows behaves as the scenario says.
-	if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": family, "behavior": ecssim.Healthy()}); err != nil {
-		return nil, err
-	}
-	name, _, _ := strings.Cut(family, ":")
-	if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": name, "behavior": behavior}); err != nil {
-		return nil, err
-	}
-	if migration != nil {
-		key := ecssim.CommandKey(pipeline.MigrationCommand(runBefore)...)
-		if err := simAdmin(ctx, url, "/_sim/behaviors", map[string]any{"key": key, "behavior": *migration}); err != nil {
-			return nil, err
-		}
-	}
-	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s, running %s; scenario %s.\n",
-		timeScale, cfg.Service, cfg.Cluster, family, scenario)
+	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s; %s; scenario %s.\n",
+		timeScale, cfg.Service, cfg.Cluster, strings.TrimSpace(created), scenario)
 
 	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
 		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false, runBefore)
@@ -259,76 +216,22 @@ func (m *EcsPipeline) sample(repository string) (*dagger.Directory, error) {
 		WithFile("terraform.tfstate", own.File("pipeline/testdata/tfstate/terraform.tfstate")), nil
 }
 
-// simulator is the ECS simulator with its stand-ins (cmd/ecssim -standin),
-// built from this module's source. Each rehearsal gets its own.
-func simulator(region, cluster string, timeScale int) *dagger.Service {
-	bin := dag.Container().From("golang:1.25-alpine").
-		WithMountedCache("/go/pkg/mod", dag.CacheVolume("ecs-pipeline-go-mod")).
-		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("ecs-pipeline-go-build")).
-		WithEnvVariable("CGO_ENABLED", "0").
-		WithDirectory("/src", dag.CurrentModule().Source(), dagger.ContainerWithDirectoryOpts{
-			Include: []string{"go.mod", "go.sum", "cmd/ecssim/*.go", "sim/ecssim/*.go", "sim/standin/*.go"},
-			Exclude: []string{"**/*_test.go"},
-		}).
-		WithWorkdir("/src").
-		WithExec([]string{"go", "build", "-trimpath", "-o", "/out/ecssim", "./cmd/ecssim"}).
-		File("/out/ecssim")
+// simulator is the ECS simulator with its stand-ins (ecssim -standin)
+// from the engine image. Each rehearsal gets its own.
+func (m *EcsPipeline) simulator(region, cluster string, timeScale int) *dagger.Service {
 	var nonce [8]byte
 	rand.Read(nonce[:])
-	return dag.Container().From("alpine:3.22").
-		WithFile("/usr/local/bin/ecssim", bin).
+	return m.engine().
 		WithEnvVariable("ECSSIM_REHEARSAL", hex.EncodeToString(nonce[:])).
 		WithExposedPort(rehearsalPort).
 		AsService(dagger.ContainerAsServiceOpts{Args: []string{
-			"ecssim", "-standin", "-addr", "0.0.0.0:" + strconv.Itoa(rehearsalPort),
+			engineSim, "-standin", "-addr", "0.0.0.0:" + strconv.Itoa(rehearsalPort),
 			"-region", region, "-account", rehearsalAccount, "-cluster", cluster, "-time-scale", strconv.Itoa(timeScale),
 		}})
-}
-
-// simAdmin posts a JSON body to one of the simulator's /_sim/ endpoints.
-func simAdmin(ctx context.Context, base, path string, body any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("scripting the ECS simulator: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("scripting the ECS simulator: POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
 }
 
 // defaultRehearsalRepository is the stand-in account's ECR repository
 // named after the service.
 func defaultRehearsalRepository(region, service string) string {
 	return rehearsalAccount + ".dkr.ecr." + region + ".amazonaws.com/" + service
-}
-
-// pushPrevious pushes a stand-in for the image the service ran before
-// (an empty image) to the simulator's registry, where its tasks pull it.
-func pushPrevious(ctx context.Context, clients *pipeline.AWS, repo pipeline.Repository, registryURL string) (string, error) {
-	creds, err := pipeline.ECRLogin(ctx, clients.ECR)
-	if err != nil {
-		return "", err
-	}
-	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
-		OS: "linux", Architecture: "amd64",
-		Config: v1.Config{Labels: map[string]string{"org.opencontainers.image.description": "rehearsal: the revision before yours"}},
-	})
-	if err != nil {
-		return "", err
-	}
-	return pipeline.PushImage(ctx, img, repo.String()+":previous", creds, pipeline.PushOptions{Through: registryURL})
 }

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
+	"slices"
 	"strings"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
 // EcsService is an ECS service as an ecspresso config in the source describes
@@ -91,113 +89,84 @@ func (s *EcsService) Render(
 	// +default="task-definition"
 	what string,
 ) (string, error) {
-	c, err := s.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	var def *pipeline.Definition
+	var target string
 	switch what {
 	case "task-definition":
-		def, err = c.cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{ImageOverrides: c.overrides})
+		target = "taskdef"
 	case "service-definition":
-		def, err = c.cfg.RenderServiceDefinition(ctx)
+		target = "servicedef"
 	default:
 		return "", fmt.Errorf("--what %q: want task-definition or service-definition", what)
 	}
-	if err != nil {
-		return "", inSource(err)
-	}
-	out, err := def.JSON()
-	return string(out), inSource(err)
+	return s.output(ctx, "render", target)
 }
 
-// sourceDir is where the source is written inside the module's container,
-// so the library reads it as files.
-const sourceDir = "/src"
-
-// loaded is the service's ecspresso config, read from the source, and the
-// container images to set after rendering (--container-image).
-type loaded struct {
-	cfg       *pipeline.Config
-	overrides map[string]string
-}
-
-// load writes the source out and loads the ecspresso config from it, with
-// the service's variables and the module's AWS credentials and endpoint.
-func (s *EcsService) load(ctx context.Context) (*loaded, error) {
-	overrides, err := keyValues("--container-image", s.ContainerImage)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Mod.Source.WithoutDirectory(".git").Export(ctx, sourceDir); err != nil {
-		return nil, fmt.Errorf("reading the source: %w", err)
-	}
+// engine is the engine image set up for this service: the module's AWS
+// settings, --env as environment variables (what the templates read, as
+// ecspresso reads its own environment), the secret env files mounted as
+// files; and the global flags that name the config and its inputs.
+func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, error) {
 	env, err := keyValues("--env", s.Env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	extStr, err := keyValues("--ext-str", s.ExtStr)
+	for flag, kvs := range map[string][]string{"--container-image": s.ContainerImage, "--ext-str": s.ExtStr, "--ext-code": s.ExtCode} {
+		if _, err := keyValues(flag, kvs); err != nil {
+			return nil, nil, err
+		}
+	}
+	ctr, args, err := s.Mod.awsEngine(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	extCode, err := keyValues("--ext-code", s.ExtCode)
-	if err != nil {
-		return nil, err
-	}
-	for i, secret := range s.SecretEnvfile {
-		text, err := secret.Plaintext(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading --secret-envfile %d: %w", i+1, err)
-		}
-		vars, err := pipeline.ParseEnvFile(fmt.Sprintf("--secret-envfile %d", i+1), strings.NewReader(text))
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(env, vars)
-	}
-	if s.Image != "" {
-		env["IMAGE"] = s.Image
-		if _, set := extStr["IMAGE"]; !set {
-			extStr["IMAGE"] = s.Image
-		}
-	}
-	opts := pipeline.LoadConfigOptions{
-		Dir:       sourceDir,
-		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		ExtStr:    extStr,
-		ExtCode:   extCode,
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		ctr = ctr.WithEnvVariable(k, env[k])
 	}
 	if s.Config != "" {
-		opts.Path = sourceDir + "/" + strings.TrimPrefix(s.Config, "/")
-		if _, err := os.Stat(opts.Path); err != nil {
-			return nil, fmt.Errorf("--config %q: no such file in the source", s.Config)
-		}
+		args = append(args, "--config", strings.TrimPrefix(s.Config, "/"))
 	}
 	if s.Mod.TFStateFile != "" {
-		opts.TFStateFile = sourceDir + "/" + strings.TrimPrefix(s.Mod.TFStateFile, "/")
-		if _, err := os.Stat(opts.TFStateFile); err != nil {
-			return nil, fmt.Errorf("--tfstate %q: no such file in the source", s.Mod.TFStateFile)
-		}
+		args = append(args, "--tfstate", strings.TrimPrefix(s.Mod.TFStateFile, "/"))
+	}
+	if s.Image != "" {
+		args = append(args, "--image", s.Image)
 	}
 	for _, f := range s.Envfile {
-		opts.EnvFiles = append(opts.EnvFiles, sourceDir+"/"+strings.TrimPrefix(f, "/"))
+		args = append(args, "--envfile", strings.TrimPrefix(f, "/"))
 	}
-	// Lookups run in the config's region; --region stands in for
-	// AWS_REGION, which the config falls back to.
-	if _, set := env["AWS_REGION"]; !set && s.Mod.Region != "" {
-		env["AWS_REGION"] = s.Mod.Region
+	for i, secret := range s.SecretEnvfile {
+		path := fmt.Sprintf("/run/secrets/ecs-pipeline-envfile-%d", i+1)
+		ctr = ctr.WithMountedSecret(path, secret)
+		args = append(args, "--secret-envfile", path)
 	}
-	if opts.AWSOptions, err = s.Mod.awsOptions(ctx); err != nil {
+	for _, f := range []struct {
+		flag string
+		kvs  []string
+	}{{"--container-image", s.ContainerImage}, {"--ext-str", s.ExtStr}, {"--ext-code", s.ExtCode}} {
+		for _, kv := range f.kvs {
+			args = append(args, f.flag, kv)
+		}
+	}
+	return ctr, args, nil
+}
+
+// run runs one engine command on this service.
+func (s *EcsService) run(ctx context.Context, command ...string) (*ran, error) {
+	ctr, args, err := s.engine(ctx)
+	if err != nil {
 		return nil, err
 	}
-	cfg, err := pipeline.LoadConfig(ctx, opts)
+	return run(ctx, ctr, append(args, command...)...)
+}
+
+// output runs one engine command on this service and returns what it
+// printed.
+func (s *EcsService) output(ctx context.Context, command ...string) (string, error) {
+	r, err := s.run(ctx, command...)
 	if err != nil {
-		return nil, inSource(err)
+		return "", err
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(os.Stderr, "warning:", inSource(errors.New(w)))
-	}
-	return &loaded{cfg: cfg, overrides: overrides}, nil
+	return r.Stdout, nil
 }
 
 // keyValues parses NAME=VALUE arguments.
@@ -211,15 +180,6 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
-}
-
-// inSource shows paths in an error relative to the source directory, as
-// the user knows them.
-func inSource(err error) error {
-	if err == nil {
-		return nil
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), sourceDir+"/", ""))
 }
 
 // Verify that what the definitions refer to exists, changing nothing:
@@ -237,23 +197,12 @@ func (s *EcsService) Verify(
 	// +optional
 	allowFailures bool,
 ) (string, error) {
-	if format != "text" && format != "markdown" {
-		return "", fmt.Errorf("--format %q: want text or markdown", format)
-	}
-	c, _, err := s.prepare(ctx, "")
-	if err != nil {
+	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	report, err := pipeline.Verify(ctx, c.clients, c.cfg, pipeline.VerifyOptions{ImageOverrides: c.overrides})
-	if err != nil {
-		return "", inSource(err)
+	command := []string{"verify", "--format", format}
+	if allowFailures {
+		command = append(command, "--allow-failures")
 	}
-	out := report.String()
-	if format == "markdown" {
-		out = report.Markdown()
-	}
-	if !report.OK() && !allowFailures {
-		return "", fmt.Errorf("verify found problems:\n%s", report.String())
-	}
-	return out, nil
+	return s.output(ctx, command...)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline/ref"
 )
 
 // Ship the application to ECS in one call: check the definitions and the
@@ -98,19 +98,19 @@ func (m *EcsPipeline) Ship(
 ) (*Deployment, error) {
 	// Check the definitions and the service before anything is built or
 	// pushed: a dry run with a stand-in for the image to come.
-	repo, err := pipeline.ParseRepository(repository)
+	repo, err := ref.ParseRepository(repository)
 	if err != nil {
 		return nil, err
 	}
 	service := func(image string) *EcsService {
 		return m.serviceFor(config, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
-	// Deploy's switches, by name.
-	const force, skipTaskDefinition, requireDigest = false, false, true
-	const revision, latestTaskDefinition, noUpdateService = 0, false, false
+	flags := deployFlags{
+		desiredCount: desiredCount, noWait: noWait, timeout: timeout, requireDigest: true,
+		runBefore: runBefore, runBeforeContainer: container, dryRun: true,
+	}
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
-	const dryRun = true
-	if _, err := service(placeholder).Deploy(ctx, desiredCount, force, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, container); err != nil {
+	if _, err := service(placeholder).deploy(ctx, flags); err != nil {
 		return nil, err
 	}
 
@@ -122,13 +122,9 @@ func (m *EcsPipeline) Ship(
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "published %s\n", image)
-	svc := service(image)
-	diff, err := svc.Diff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprint(os.Stderr, diff)
-	return svc.Deploy(ctx, desiredCount, force, skipTaskDefinition, !dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, container)
+	// One run shows the diff, then deploys, reading the config once.
+	flags.dryRun, flags.diff = false, true
+	return service(image).deploy(ctx, flags)
 }
 
 // serviceFor is the service to ship image to: in container when one is

@@ -3,14 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"strings"
+	"strconv"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
-	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
 // Tasks of the service, newest first: the running ones and those stopped
@@ -34,18 +28,14 @@ func (s *EcsService) Tasks(
 	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	c, _, err := s.prepare(ctx, "")
-	if err != nil {
-		return "", err
+	command := []string{"tasks", "--format", format}
+	if stopped {
+		command = append(command, "--stopped")
 	}
-	list, err := pipeline.Tasks(ctx, c.clients.ECS, c.cfg, pipeline.TasksOptions{Stopped: stopped, DeploymentID: deployment})
-	if err != nil {
-		return "", inSource(err)
+	if deployment != "" {
+		command = append(command, "--deployment", deployment)
 	}
-	if format == "markdown" {
-		return list.Markdown(), nil
-	}
-	return list.String(), nil
+	return s.output(ctx, command...)
 }
 
 // Trace one task: its lifecycle in time order (created, image pulled,
@@ -69,21 +59,11 @@ func (s *EcsService) Trace(
 	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	c, _, err := s.prepare(ctx, "")
-	if err != nil {
-		return "", err
+	command := []string{"tasks", "--trace", "--log-lines", strconv.Itoa(max(logLines, 0)), "--format", format}
+	if task != "" {
+		command = append(command, "--id", task)
 	}
-	if logLines <= 0 {
-		logLines = -1
-	}
-	tr, err := pipeline.Trace(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, pipeline.TraceOptions{TaskID: task, LogLines: logLines})
-	if err != nil {
-		return "", inSource(err)
-	}
-	if format == "markdown" {
-		return tr.Markdown(), nil
-	}
-	return tr.String(), nil
+	return s.output(ctx, command...)
 }
 
 // Logs of the service's containers (those logging with awslogs and a
@@ -103,23 +83,20 @@ func (s *EcsService) Logs(
 	// +optional
 	timeout string,
 ) (string, error) {
-	window, err := time.ParseDuration(since)
-	if err != nil || window <= 0 {
+	if window, err := time.ParseDuration(since); err != nil || window <= 0 {
 		return "", fmt.Errorf("--since %q: want a duration such as 10m", since)
 	}
-	c, wait, err := s.prepare(ctx, timeout)
-	if err != nil {
+	if err := checkTimeout(timeout); err != nil {
 		return "", err
 	}
-	var out strings.Builder
-	opts := pipeline.LogsOptions{Since: window, Follow: follow, Timeout: wait.Timeout, Out: &out}
+	command := []string{"logs", "--since", since}
 	if follow {
-		opts.Out = io.MultiWriter(&out, os.Stderr) // seen while it runs, returned at the end
+		command = append(command, "--follow")
 	}
-	if _, err := pipeline.Logs(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, opts); err != nil {
-		return out.String(), inSource(err)
+	if timeout != "" {
+		command = append(command, "--timeout", timeout)
 	}
-	return out.String(), nil
+	return s.output(ctx, command...)
 }
 
 // checkFormat accepts the output formats of the reading functions.
@@ -193,35 +170,39 @@ func (s *EcsService) Run(
 	if count < 1 || count > 10 {
 		return "", fmt.Errorf("--count %d: want 1 to 10", count)
 	}
-	envs, err := keyValues("--env", env)
-	if err != nil {
+	if err := checkTimeout(timeout); err != nil {
 		return "", err
 	}
-	tags, err := keyValues("--tag", tag)
-	if err != nil {
-		return "", err
-	}
-	var ov *types.TaskOverride
-	if overrides != "" {
-		if ov, err = pipeline.ParseTaskOverride(overrides); err != nil {
-			return "", fmt.Errorf("--overrides: %w", err)
+	for flag, kvs := range map[string][]string{"--env": env, "--tag": tag} {
+		if _, err := keyValues(flag, kvs); err != nil {
+			return "", err
 		}
 	}
-	c, wait, err := s.prepare(ctx, timeout)
-	if err != nil {
-		return "", err
+	cmd := []string{"run", "--count", strconv.Itoa(count), "--log-lines", strconv.Itoa(max(logLines, 0))}
+	for _, v := range []struct{ flag, value string }{
+		{"--task-definition", taskDefinition}, {"--container", container}, {"--timeout", timeout},
+		{"--overrides", overrides}, {"--started-by", startedBy}, {"--propagate-tags", propagateTags},
+	} {
+		if v.value != "" {
+			cmd = append(cmd, v.flag, v.value)
+		}
 	}
-	if logLines <= 0 {
-		logLines = -1
+	for _, b := range []struct {
+		on   bool
+		flag string
+	}{{noWait, "--no-wait"}, {skipTaskDefinition, "--skip-task-definition"}, {latestTaskDefinition, "--latest-task-definition"}} {
+		if b.on {
+			cmd = append(cmd, b.flag)
+		}
 	}
-	res, err := pipeline.Run(ctx, c.clients.ECS, c.clients.CloudWatchLogs, c.cfg, pipeline.RunOptions{
-		TaskDefinition: taskDefinition, SkipTaskDefinition: skipTaskDefinition, LatestTaskDefinition: latestTaskDefinition,
-		ImageOverrides: c.overrides, Container: container, Command: command, Env: envs, Overrides: ov,
-		StartedBy: startedBy, Tags: tags, PropagateTags: propagateTags,
-		Count: int32(count), NoWait: noWait, Timeout: wait.Timeout, LogLines: logLines,
-	})
-	if err != nil {
-		return "", inSource(err)
+	for _, c := range command {
+		cmd = append(cmd, "--command", c)
 	}
-	return res.String(), nil
+	for _, e := range env {
+		cmd = append(cmd, "--env", e)
+	}
+	for _, t := range tag {
+		cmd = append(cmd, "--tags", t)
+	}
+	return s.output(ctx, cmd...)
 }
