@@ -392,3 +392,41 @@ func layoutTarball(t *testing.T, img v1.Image) string {
 	return out
 }
 
+func TestRunTasksAndRollback(t *testing.T) {
+	project(t, nil)
+	s := newSimulator(t, false,
+		ecssim.WithBehavior(ecssim.CommandKey("./report"), ecssim.ExitsWithLogs(0, "report done")),
+		ecssim.WithBehavior(ecssim.CommandKey("./broken"), ecssim.ExitsWithLogs(3, "report failed: no table")))
+	wantCode(t, cli(t, s.env, "create", "--image", "registry.example.com/web:v1"), 0)
+
+	r := cli(t, s.env, "run", "--skip-task-definition", "--command", "./report", "--tags", "team=web,job=report")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "app: exit code 0") {
+		t.Fatalf("run printed:\n%s", r.stdout)
+	}
+	errFile := filepath.Join(t.TempDir(), "error")
+	r = cli(t, s.env, "--error-file", errFile, "run", "--skip-task-definition", "--command", "./broken")
+	wantCode(t, r, 1)
+	if b, _ := os.ReadFile(errFile); !strings.Contains(string(b), "3") {
+		t.Fatalf("a failed run's error %q names no exit code", b)
+	}
+
+	// The deploy stops revision 1's tasks.
+	wantCode(t, cli(t, s.env, "--image", "registry.example.com/web:v2", "deploy"), 0)
+	r = cli(t, s.env, "tasks", "--stopped")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "web:1") {
+		t.Fatalf("tasks --stopped:\n%s", r.stdout)
+	}
+	r = cli(t, s.env, "tasks", "--trace", "--log-lines", "5")
+	wantCode(t, r, 0)
+	if r.stdout == "" {
+		t.Fatal("tasks --trace printed nothing")
+	}
+
+	r = cli(t, s.env, "rollback")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "rolled back service \"web\" in cluster \"prod\"") || !strings.Contains(r.stdout, "deregistered") {
+		t.Fatalf("rollback printed:\n%s", r.stdout)
+	}
+}
