@@ -59,6 +59,7 @@ type CLI struct {
 	Logs      LogsCmd      `cmd:"" help:"Print the service's log lines."`
 	Run       RunCmd       `cmd:"" help:"Run a one-off task."`
 	Create    CreateCmd    `cmd:"" help:"Create the service."`
+	Register  RegisterCmd  `cmd:"" help:"Register the task definition as a new revision."`
 	Publish   PublishCmd   `cmd:"" help:"Push an OCI layout tarball to ECR."`
 	Rehearsal RehearsalCmd `cmd:"" help:"Script a rehearsal's ECS simulator."`
 	Version   VersionCmd   `cmd:"" help:"Show the version."`

@@ -209,3 +209,27 @@ func (cr *CreateCmd) Run(a *app) error {
 	_, err = pipeline.Wait(a.ctx, c.clients.ECS, c.cfg, wait)
 	return err
 }
+
+// RegisterCmd is ecspresso's register (RegisterOption: --dry-run,
+// --output): register the task definition as a new revision.
+type RegisterCmd struct {
+	DryRun bool `help:"Print what would be registered, registering nothing."`
+	Output bool `hidden:"" unsupported:"warn"`
+}
+
+func (r *RegisterCmd) Run(a *app) error {
+	c, _, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Register(a.ctx, c.clients.ECS, c.cfg, pipeline.RegisterOptions{ImageOverrides: c.overrides, DryRun: r.DryRun})
+	if err != nil {
+		return err
+	}
+	if r.DryRun {
+		a.print(res.Plan)
+		return nil
+	}
+	a.print(fmt.Sprintf("registered %s\n", res.TaskDefinitionArn))
+	return nil
+}

@@ -213,6 +213,17 @@ func TestDeployToSimulator(t *testing.T) {
 		t.Fatalf("diff after deploy: %q", r.stdout)
 	}
 
+	r = cli(t, s.env, "--image", "registry.example.com/web:v3", "register", "--dry-run")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "registry.example.com/web:v3") {
+		t.Fatalf("register --dry-run:\n%s", r.stdout)
+	}
+	r = cli(t, s.env, "--image", "registry.example.com/web:v3", "register")
+	wantCode(t, r, 0)
+	if !strings.HasSuffix(r.stdout, ":task-definition/web:3\n") {
+		t.Fatalf("register printed %q", r.stdout)
+	}
+
 	r = cli(t, s.env, "status", "--events", "3")
 	wantCode(t, r, 0)
 	if !strings.Contains(r.stdout, "web:2") {
