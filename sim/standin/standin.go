@@ -31,6 +31,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // ecrTarget is the X-Amz-Target prefix of ECR API calls.
@@ -197,3 +200,13 @@ func requestID() string {
 
 // discard is the registry's logger: it would otherwise log every request.
 var discard = log.New(io.Discard, "", 0)
+
+// PreviousImage is the stand-in for the image a rehearsed service ran
+// before the change: an empty linux/amd64 image, labelled as such, that
+// its tasks pull from the stand-in registry.
+func PreviousImage() (v1.Image, error) {
+	return mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+		OS: "linux", Architecture: "amd64",
+		Config: v1.Config{Labels: map[string]string{"org.opencontainers.image.description": "rehearsal: the revision before yours"}},
+	})
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// DeployCmd is ecspresso's deploy (kayac/ecspresso deploy.go, DeployOption:
+// --dry-run, --tasks (default -1), --skip-task-definition, --revision,
+// --force-new-deployment, --wait/--no-wait, --update-service (default
+// true, negatable), --latest-task-definition), with the module's
+// --require-digest, --run-before, --run-before-container and --diff.
+// ecspresso's CodeDeploy and auto scaling flags are accepted and warned
+// about.
+type DeployCmd struct {
+	DryRun               bool   `help:"Render, check and show what would be registered and updated, changing nothing."`
+	Tasks                int32  `default:"-1" help:"Set the service's desired count; -1 takes the service definition's, or leaves it alone."`
+	SkipTaskDefinition   bool   `help:"Register nothing: deploy the task definition the service runs."`
+	Revision             int64  `help:"Register nothing: deploy this revision of the family."`
+	ForceNewDeployment   bool   `help:"Start a new deployment even when nothing changed."`
+	Wait                 bool   `default:"true" negatable:"" help:"Wait for the deployment to complete (--no-wait returns once the service is updated)."`
+	UpdateService        bool   `default:"true" negatable:"" help:"Apply the service definition (--no-update-service: only the new revision and --tasks)."`
+	LatestTaskDefinition bool   `help:"Register nothing: deploy the family's latest ACTIVE revision."`
+	RequireDigest        bool   `help:"Refuse images not pinned by digest."`
+	RunBefore            string `help:"Shell command to run first in a one-off task of the new revision (a migration); the service is updated only if it exits 0." placeholder:"CMD"`
+	RunBeforeContainer   string `help:"Container that runs --run-before; the first when empty." placeholder:"NAME"`
+	Diff                 bool   `help:"Print the service diff to stderr first."`
+
+	WaitUntil          string `hidden:"" unsupported:"warn" help:"ecspresso's; the deployment is always followed to its end."`
+	SuspendAutoScaling bool   `hidden:"" unsupported:"warn"`
+	ResumeAutoScaling  bool   `hidden:"" unsupported:"warn"`
+	AutoScalingMin     int32  `hidden:"" unsupported:"warn"`
+	AutoScalingMax     int32  `hidden:"" unsupported:"warn"`
+	RollbackEvents     string `hidden:"" unsupported:"warn"`
+}
+
+// deployResult is deploy's --result, the module's Deployment.
+type deployResult struct {
+	Cluster        string   `json:"cluster"`
+	Service        string   `json:"service"`
+	TaskDefinition string   `json:"taskDefinition"`
+	Images         []string `json:"images"`
+	DeploymentID   string   `json:"deploymentId"`
+	Outcome        string   `json:"outcome"`
+	Plan           string   `json:"plan"`
+	Migration      string   `json:"migration"`
+	Summary        string   `json:"summary"`
+}
+
+func (d *DeployCmd) Run(a *app) error {
+	c, wait, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	if d.Diff {
+		diff, err := pipeline.DiffService(a.ctx, c.clients.ECS, c.cfg, pipeline.DiffServiceOptions{ImageOverrides: c.overrides})
+		if err != nil {
+			return err
+		}
+		if diff == "" {
+			diff = "no changes\n"
+		}
+		fmt.Fprint(a.stderr, a.rel(diff))
+	}
+	opts := pipeline.DeployOptions{
+		ImageOverrides:       c.overrides,
+		ForceNewDeployment:   d.ForceNewDeployment,
+		SkipTaskDefinition:   d.SkipTaskDefinition,
+		DryRun:               d.DryRun,
+		NoWait:               !d.Wait,
+		RequireDigest:        d.RequireDigest,
+		Revision:             d.Revision,
+		LatestTaskDefinition: d.LatestTaskDefinition,
+		NoUpdateService:      !d.UpdateService,
+		RunBefore:            d.RunBefore,
+		RunBeforeContainer:   d.RunBeforeContainer,
+		Wait:                 wait,
+	}
+	if d.Tasks >= 0 {
+		n := d.Tasks
+		opts.DesiredCount = &n
+	}
+	res, err := pipeline.Deploy(a.ctx, c.clients.ECS, c.cfg, opts)
+	if res != nil {
+		// A failed deployment's result says how it ended (ROLLED_BACK...).
+		if werr := a.writeResult(newDeployResult(res)); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if d.DryRun {
+		a.print(res.Plan)
+	}
+	a.print(fmt.Sprintf("%s: service %s in cluster %s, task definition %s\n", res.Outcome, res.Service, res.Cluster, res.TaskDefinitionArn))
+	return nil
+}
+
+func newDeployResult(res *pipeline.DeployResult) deployResult {
+	d := deployResult{
+		Cluster: res.Cluster, Service: res.Service, TaskDefinition: res.TaskDefinitionArn,
+		DeploymentID: res.DeploymentID, Outcome: string(res.Outcome), Plan: res.Plan, Summary: res.Markdown(),
+		Images: []string{},
+	}
+	if res.Migration != nil {
+		d.Migration = res.Migration.String()
+	}
+	for name, image := range res.Images {
+		d.Images = append(d.Images, name+"="+image)
+	}
+	sort.Strings(d.Images)
+	return d
+}
+
+// RollbackCmd is ecspresso's rollback (RollbackOption: --dry-run,
+// --deregister-task-definition (default true, negatable), --wait/--no-wait,
+// --rollback-events for CodeDeploy, warned about).
+type RollbackCmd struct {
+	DeregisterTaskDefinition bool   `default:"true" negatable:"" help:"Deregister the revision rolled back from once the rollback succeeded."`
+	DryRun                   bool   `help:"Show what would be done, changing nothing."`
+	Wait                     bool   `default:"true" negatable:"" help:"Wait for the rollback to complete."`
+	RollbackEvents           string `hidden:"" unsupported:"warn"`
+}
+
+func (r *RollbackCmd) Run(a *app) error {
+	c, wait, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Rollback(a.ctx, c.clients.ECS, c.cfg, pipeline.RollbackOptions{
+		NoDeregisterTaskDefinition: !r.DeregisterTaskDefinition, DryRun: r.DryRun, NoWait: !r.Wait, Wait: wait,
+	})
+	if err != nil {
+		return err
+	}
+	if r.DryRun {
+		a.print(res.Plan)
+		return nil
+	}
+	out := fmt.Sprintf("rolled back service %q in cluster %q from %s to %s (%s): %s\n",
+		res.Service, res.Cluster, res.From, res.To, res.Method, res.Outcome)
+	if res.Deregistered {
+		out += fmt.Sprintf("deregistered %s\n", res.From)
+	}
+	a.print(out)
+	return nil
+}
+
+// StatusCmd is ecspresso's status (StatusOption: --events; ecspresso's
+// default is 2, the module's 10).
+type StatusCmd struct {
+	Events int `default:"10" help:"How many of the latest events to show."`
+}
+
+func (s *StatusCmd) Run(a *app) error {
+	c, _, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	st, err := pipeline.Status(a.ctx, c.clients.ECS, c.cfg, pipeline.StatusOptions{Events: s.Events})
+	if err != nil {
+		return err
+	}
+	a.print(st.String())
+	return nil
+}
+
+// CreateCmd is ecspresso's create (deprecated there in favour of deploy,
+// which creates a missing service too): register the task definition and
+// create the service (pipeline.Create), then wait for it unless
+// --no-wait. --dry-run shows deploy's plan.
+type CreateCmd struct {
+	DryRun bool  `help:"Show what would be created, changing nothing."`
+	Tasks  int32 `default:"-1" help:"The desired count; -1 takes the service definition's (1 when unset)."`
+	Wait   bool  `default:"true" negatable:"" help:"Wait for the service's first deployment."`
+}
+
+func (cr *CreateCmd) Run(a *app) error {
+	c, wait, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	var count *int32
+	if cr.Tasks >= 0 {
+		n := cr.Tasks
+		count = &n
+	}
+	if cr.DryRun {
+		res, err := pipeline.Deploy(a.ctx, c.clients.ECS, c.cfg, pipeline.DeployOptions{
+			ImageOverrides: c.overrides, DesiredCount: count, DryRun: true, Wait: wait,
+		})
+		if err != nil {
+			return err
+		}
+		a.print(res.Plan)
+		return nil
+	}
+	created, err := pipeline.Create(a.ctx, c.clients.ECS, c.cfg, pipeline.CreateOptions{ImageOverrides: c.overrides, DesiredCount: count})
+	if err != nil {
+		return err
+	}
+	a.print(fmt.Sprintf("created service %q in cluster %q with %s\n", c.cfg.Service, c.cfg.Cluster, created.TaskDefinition))
+	if !cr.Wait {
+		return nil
+	}
+	_, err = pipeline.Wait(a.ctx, c.clients.ECS, c.cfg, wait)
+	return err
+}
+
+// RegisterCmd is ecspresso's register (RegisterOption: --dry-run,
+// --output): register the task definition as a new revision.
+type RegisterCmd struct {
+	DryRun bool `help:"Print what would be registered, registering nothing."`
+	Output bool `hidden:"" unsupported:"warn"`
+}
+
+func (r *RegisterCmd) Run(a *app) error {
+	c, _, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Register(a.ctx, c.clients.ECS, c.cfg, pipeline.RegisterOptions{ImageOverrides: c.overrides, DryRun: r.DryRun})
+	if err != nil {
+		return err
+	}
+	if r.DryRun {
+		a.print(res.Plan)
+		return nil
+	}
+	a.print(fmt.Sprintf("registered %s\n", res.TaskDefinitionArn))
+	return nil
+}
