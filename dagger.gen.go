@@ -67,6 +67,8 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 		RegistryEndpoint   *dagger.Service
 		TFStateFile        string
 		RegistryURL        string
+		EngineImage        string
+		EngineFromSource   bool
 	}
 	concrete.Source = r.Source
 	concrete.Region = r.Region
@@ -78,6 +80,8 @@ func (r EcsPipeline) MarshalJSON() ([]byte, error) {
 	concrete.RegistryEndpoint = r.RegistryEndpoint
 	concrete.TFStateFile = r.TFStateFile
 	concrete.RegistryURL = r.RegistryURL
+	concrete.EngineImage = r.EngineImage
+	concrete.EngineFromSource = r.EngineFromSource
 	return json.Marshal(&concrete)
 }
 
@@ -93,6 +97,8 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 		RegistryEndpoint   *dagger.Service
 		TFStateFile        string
 		RegistryURL        string
+		EngineImage        string
+		EngineFromSource   bool
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -108,20 +114,22 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 	r.RegistryEndpoint = concrete.RegistryEndpoint
 	r.TFStateFile = concrete.TFStateFile
 	r.RegistryURL = concrete.RegistryURL
+	r.EngineImage = concrete.EngineImage
+	r.EngineFromSource = concrete.EngineFromSource
 	return nil
 }
 
 func (r Deployment) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Cluster        string
-		Service        string
-		TaskDefinition string
-		Images         []string
-		DeploymentID   string
-		Outcome        string
-		Plan           string
-		Migration      string
-		Summary        string
+		Cluster        string   `json:"cluster"`
+		Service        string   `json:"service"`
+		TaskDefinition string   `json:"taskDefinition"`
+		Images         []string `json:"images"`
+		DeploymentID   string   `json:"deploymentId"`
+		Outcome        string   `json:"outcome"`
+		Plan           string   `json:"plan"`
+		Migration      string   `json:"migration"`
+		Summary        string   `json:"summary"`
 	}
 	concrete.Cluster = r.Cluster
 	concrete.Service = r.Service
@@ -137,15 +145,15 @@ func (r Deployment) MarshalJSON() ([]byte, error) {
 
 func (r *Deployment) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Cluster        string
-		Service        string
-		TaskDefinition string
-		Images         []string
-		DeploymentID   string
-		Outcome        string
-		Plan           string
-		Migration      string
-		Summary        string
+		Cluster        string   `json:"cluster"`
+		Service        string   `json:"service"`
+		TaskDefinition string   `json:"taskDefinition"`
+		Images         []string `json:"images"`
+		DeploymentID   string   `json:"deploymentId"`
+		Outcome        string   `json:"outcome"`
+		Plan           string   `json:"plan"`
+		Migration      string   `json:"migration"`
+		Summary        string   `json:"summary"`
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -369,6 +377,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsPipeline).Build(&parent, ctx, dockerfile, target, buildArg, platform)
+		case "Engine":
+			var parent EcsPipeline
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*EcsPipeline).Engine(&parent), nil
 		case "Init":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -935,7 +950,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryEndpoint", err))
 				}
 			}
-			return New(source, region, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, endpoint, endpointUrl, registryEndpoint), nil
+			var engineImage string
+			if inputArgs["engineImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["engineImage"]), &engineImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg engineImage", err))
+				}
+			}
+			var engineFromSource bool
+			if inputArgs["engineFromSource"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["engineFromSource"]), &engineFromSource)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg engineFromSource", err))
+				}
+			}
+			return New(source, region, awsAccessKeyId, awsSecretAccessKey, awsSessionToken, endpoint, endpointUrl, registryEndpoint, engineImage, engineFromSource), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}
