@@ -28,7 +28,7 @@ func TestPublish(t *testing.T) {
 	commit := gitCommitAll(t, src)
 	repo := reg.Host + "/app"
 
-	first := daggerCall(t, append(append([]string{"--source", src}, awsArgs(moto)...),
+	first := daggerCall(t, append(append([]string{"--source", src, "--registry-endpoint", "tcp://" + reg.Host}, awsArgs(moto)...),
 		"publish", "--repository", repo, "--create-repository")...)
 	if first.err != nil {
 		t.Fatalf("publish: %v\n%s", first.err, first.all())
@@ -51,7 +51,7 @@ func TestPublish(t *testing.T) {
 	}
 
 	// Unchanged source, one more tag: the same digest, and no blob uploaded.
-	second := daggerCall(t, append(append([]string{"--source", src}, awsArgs(moto)...),
+	second := daggerCall(t, append(append([]string{"--source", src, "--registry-endpoint", "tcp://" + reg.Host}, awsArgs(moto)...),
 		"publish", "--repository", repo, "--tag", commit, "--tag", "stable")...)
 	if second.err != nil {
 		t.Fatalf("second publish: %v\n%s", second.err, second.all())
@@ -76,7 +76,7 @@ func TestPublishMultiPlatform(t *testing.T) {
 	reg := registryserver.Start(t, "AWS", ecrToken(t, moto))
 	repo := reg.Host + "/multi"
 
-	r := daggerCall(t, append(append([]string{"--source", copyApp(t)}, awsArgs(moto)...),
+	r := daggerCall(t, append(append([]string{"--source", copyApp(t), "--registry-endpoint", "tcp://" + reg.Host}, awsArgs(moto)...),
 		"publish", "--repository", repo, "--platform", "linux/amd64", "--platform", "linux/arm64")...)
 	if r.err != nil {
 		t.Fatalf("publish: %v\n%s", r.err, r.all())
@@ -102,7 +102,7 @@ func TestPublishMultiPlatform(t *testing.T) {
 }
 
 // TestPublishReproducible pushes a two-platform image with --reproducible
-// through --registry-endpoint, from the module: an index of both platforms
+// through --registry-endpoint: an index of both platforms
 // whose images carry no time but the Unix epoch, the same digest when
 // pushed again, and a digest other than the engine's own push of it.
 func TestPublishReproducible(t *testing.T) {
@@ -115,10 +115,7 @@ func TestPublishReproducible(t *testing.T) {
 	// otherwise the engine pushes as usual.
 	publish := func(reproducible bool) string {
 		t.Helper()
-		args := append([]string{"--source", app}, awsArgs(moto)...)
-		if reproducible {
-			args = append(args, "--registry-endpoint", "tcp://"+reg.Host)
-		}
+		args := append([]string{"--source", app, "--registry-endpoint", "tcp://" + reg.Host}, awsArgs(moto)...)
 		args = append(args, "publish", "--repository", repo, "--platform", "linux/amd64", "--platform", "linux/arm64")
 		if reproducible {
 			args = append(args, "--reproducible", "--tag", "repro")
@@ -222,7 +219,11 @@ func TestPublishBadInput(t *testing.T) {
 			if c.source == "" {
 				c.source = copyApp(t)
 			}
-			r := daggerCall(t, append(append([]string{"--source", c.source}, awsArgs(c.moto)...), append([]string{"publish"}, c.args...)...)...)
+			args := append([]string{"--source", c.source}, awsArgs(c.moto)...)
+			if c.reg != nil {
+				args = append(args, "--registry-endpoint", "tcp://"+c.reg.Host)
+			}
+			r := daggerCall(t, append(args, append([]string{"publish"}, c.args...)...)...)
 			if r.err == nil {
 				t.Fatalf("publish succeeded, want an error:\n%s", r.all())
 			}

@@ -46,7 +46,7 @@ func TestShipReproducibleAcrossEngines(t *testing.T) {
 	for i := range 2 {
 		host := freshEngine(t, start)
 		env := []string{"_EXPERIMENTAL_DAGGER_RUNNER_HOST=" + host}
-		args := append(s.args(app), "--registry-endpoint", "tcp://"+s.reg.Host,
+		args := append(s.args(app),
 			"ship", "--repository", repo, "--reproducible", "task-definition")
 		started := time.Now()
 		r := daggerCallEnv(t, env, moduleRoot(t), args...)

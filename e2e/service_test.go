@@ -48,7 +48,7 @@ func TestInitThenRender(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"service", "--config", "deploy/ecspresso.yml", "render"}, `--config "deploy/ecspresso.yml": no such file in the source`},
+		{[]string{"service", "--config", "deploy/ecspresso.yml", "render"}, `--config "deploy/ecspresso.yml": no such file`},
 		{[]string{"service", "render"}, "ecs-task-def.jsonnet"},
 		{[]string{"service", "--image", image, "--container-image", "web=" + image, "render"}, "web"},
 	} {

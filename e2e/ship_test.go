@@ -87,7 +87,7 @@ func awslogs(group string) *types.LogConfiguration {
 // args are the constructor arguments that send every AWS call to the
 // simulator.
 func (s *ecsStandIns) args(source string) []string {
-	return append([]string{"--source", source}, awsArgs(s.sim.URL)...)
+	return append([]string{"--source", source, "--registry-endpoint", "tcp://" + s.reg.Host}, awsArgs(s.sim.URL)...)
 }
 
 // service describes service hello.
@@ -262,7 +262,7 @@ func TestConsumerModuleShips(t *testing.T) {
 	r := daggerCallModule(t, filepath.Join(moduleRoot(t), "testdata", "consumer"), "ship-app",
 		"--source", app, "--repository", s.reg.Host+"/hello", "--region", "us-east-1",
 		"--aws-access-key-id", "env://E2E_AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env://E2E_AWS_SECRET_ACCESS_KEY",
-		"--endpoint", "tcp://"+strings.TrimPrefix(s.sim.URL, "http://"))
+		"--endpoint", "tcp://"+strings.TrimPrefix(s.sim.URL, "http://"), "--registry-endpoint", "tcp://"+s.reg.Host)
 	if r.err != nil {
 		t.Fatalf("the consumer module's ship-app: %v\n%s", r.err, tail(r.all(), 40))
 	}

@@ -28,6 +28,10 @@ func (m *Consumer) ShipApp(
 	// Where AWS is, for a rehearsal against stand-ins.
 	// +optional
 	endpoint *dagger.Service,
+	// Where to push instead of the repository's host, for a local stand-in
+	// for ECR.
+	// +optional
+	registryEndpoint *dagger.Service,
 ) (string, error) {
 	deployment := dag.EcsPipeline(dagger.EcsPipelineOpts{
 		Source:             source,
@@ -35,6 +39,7 @@ func (m *Consumer) ShipApp(
 		AwsAccessKeyID:     awsAccessKeyID,
 		AwsSecretAccessKey: awsSecretAccessKey,
 		Endpoint:           endpoint,
+		RegistryEndpoint:   registryEndpoint,
 	}).Ship(repository)
 	outcome, err := deployment.Outcome(ctx)
 	if err != nil {
