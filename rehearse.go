@@ -199,8 +199,12 @@ func (m *EcsPipeline) Rehearse(
 	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s; %s; scenario %s.\n",
 		timeScale, cfg.Service, cfg.Cluster, strings.TrimSpace(created), scenario)
 
-	return r.Ship(ctx, repository, config, nil, nil, false, dockerfile, target, buildArg, testTarget, testCommand, testImage,
-		container, env, envfile, secretEnvfile, extStr, extCode, -1, false, "", false, runBefore)
+	return r.ship(ctx, shipArgs{
+		repository: repository, config: config, dockerfile: dockerfile, target: target, buildArg: buildArg,
+		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
+		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
+		desiredCount: -1, runBefore: runBefore,
+	})
 }
 
 // sample is the sample application with the starter kit, filled in for

@@ -77,30 +77,6 @@ func (m *EcsPipeline) Service(
 		Env: env, Envfile: envfile, SecretEnvfile: secretEnvfile, ExtStr: extStr, ExtCode: extCode}
 }
 
-// Render the task definition as a deploy would register it (keys sorted,
-// nulls and empty lists dropped), or the service definition with
-// serviceName set to the config's service, as ecspresso renders it.
-// Nothing in AWS changes; lookups (ssm, secretsmanager_arn, s3:// tfstate)
-// read it.
-// +cache="never"
-func (s *EcsService) Render(
-	ctx context.Context,
-	// What to render: task-definition or service-definition.
-	// +default="task-definition"
-	what string,
-) (string, error) {
-	var target string
-	switch what {
-	case "task-definition":
-		target = "taskdef"
-	case "service-definition":
-		target = "servicedef"
-	default:
-		return "", fmt.Errorf("--what %q: want task-definition or service-definition", what)
-	}
-	return s.output(ctx, "render", target)
-}
-
 // engine is the engine image set up for this service: the module's AWS
 // settings, --env as environment variables (what the templates read, as
 // ecspresso reads its own environment), the secret env files mounted as
@@ -180,29 +156,4 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
-}
-
-// Verify that what the definitions refer to exists, changing nothing:
-// images in ECR (by digest), the task and execution roles and their trust
-// of ecs-tasks.amazonaws.com, log groups, secrets and SSM parameters, the
-// cluster, the service and its target groups. Prints one line per check;
-// fails when a check fails.
-// +cache="never"
-func (s *EcsService) Verify(
-	ctx context.Context,
-	// Output format: text, or markdown for a CI job summary.
-	// +default="text"
-	format string,
-	// Print the report without failing when a check fails.
-	// +optional
-	allowFailures bool,
-) (string, error) {
-	if err := checkFormat(format); err != nil {
-		return "", err
-	}
-	command := []string{"verify", "--format", format}
-	if allowFailures {
-		command = append(command, "--allow-failures")
-	}
-	return s.output(ctx, command...)
 }

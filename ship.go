@@ -96,28 +96,57 @@ func (m *EcsPipeline) Ship(
 	// +optional
 	runBefore string,
 ) (*Deployment, error) {
+	return m.ship(ctx, shipArgs{
+		repository: repository, config: config, tag: tag, platform: platform, createRepository: createRepository,
+		dockerfile: dockerfile, target: target, buildArg: buildArg,
+		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
+		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
+		desiredCount: desiredCount, noWait: noWait, timeout: timeout, reproducible: reproducible, runBefore: runBefore,
+	})
+}
+
+// shipArgs are ship's arguments, which rehearse passes on.
+type shipArgs struct {
+	repository, config      string
+	tag                     []string
+	platform                []dagger.Platform
+	createRepository        bool
+	dockerfile, target      string
+	buildArg                []string
+	testTarget, testCommand string
+	testImage, container    string
+	env, envfile            []string
+	secretEnvfile           []*dagger.Secret
+	extStr, extCode         []string
+	desiredCount            int
+	noWait, reproducible    bool
+	timeout, runBefore      string
+}
+
+// ship checks, builds, tests, publishes and deploys.
+func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error) {
 	// Check the definitions and the service before anything is built or
 	// pushed: a dry run with a stand-in for the image to come.
-	repo, err := ref.ParseRepository(repository)
+	repo, err := ref.ParseRepository(a.repository)
 	if err != nil {
 		return nil, err
 	}
 	service := func(image string) *EcsService {
-		return m.serviceFor(config, image, container, env, envfile, secretEnvfile, extStr, extCode)
+		return m.serviceFor(a.config, image, a.container, a.env, a.envfile, a.secretEnvfile, a.extStr, a.extCode)
 	}
 	flags := deployFlags{
-		desiredCount: desiredCount, noWait: noWait, timeout: timeout, requireDigest: true,
-		runBefore: runBefore, runBeforeContainer: container, dryRun: true,
+		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, requireDigest: true,
+		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true,
 	}
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	if _, err := service(placeholder).deploy(ctx, flags); err != nil {
 		return nil, err
 	}
 
-	if _, err := m.Test(ctx, dockerfile, testTarget, buildArg, testCommand, testImage); err != nil {
+	if _, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage); err != nil {
 		return nil, err
 	}
-	image, err := m.Publish(ctx, repository, tag, platform, createRepository, dockerfile, target, buildArg, reproducible)
+	image, err := m.Publish(ctx, a.repository, a.tag, a.platform, a.createRepository, a.dockerfile, a.target, a.buildArg, a.reproducible)
 	if err != nil {
 		return nil, err
 	}
