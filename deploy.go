@@ -115,7 +115,7 @@ type deployFlags struct {
 // args are the engine's deploy arguments (ecspresso's names: --tasks is
 // the desired count).
 func (f deployFlags) args() []string {
-	args := []string{"deploy", "--tasks", strconv.Itoa(f.desiredCount)}
+	args := []string{"deploy", "--tasks=" + strconv.Itoa(f.desiredCount)}
 	for _, b := range []struct {
 		on   bool
 		flag string
@@ -133,11 +133,11 @@ func (f deployFlags) args() []string {
 		{"--timeout", f.timeout}, {"--run-before", f.runBefore}, {"--run-before-container", f.runBeforeContainer},
 	} {
 		if v.value != "" {
-			args = append(args, v.flag, v.value)
+			args = append(args, v.flag+"="+v.value)
 		}
 	}
 	if f.revision != 0 {
-		args = append(args, "--revision", strconv.Itoa(f.revision))
+		args = append(args, "--revision="+strconv.Itoa(f.revision))
 	}
 	return args
 }

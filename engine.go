@@ -98,7 +98,7 @@ func (m *EcsPipeline) awsEngine(ctx context.Context) (*dagger.Container, []strin
 		}
 	}
 	if endpoint != "" {
-		args = append(args, "--endpoint-url", endpoint)
+		args = append(args, "--endpoint-url="+endpoint)
 	}
 	return ctr, args, nil
 }
@@ -134,7 +134,7 @@ func (r *ran) Result(ctx context.Context) (string, error) {
 func run(ctx context.Context, ctr *dagger.Container, args ...string) (*ran, error) {
 	var nonce [12]byte
 	rand.Read(nonce[:])
-	argv := append([]string{engineCLI, "--error-file", engineOut + "/error", "--result", engineOut + "/result.json"}, args...)
+	argv := append([]string{engineCLI, "--error-file=" + engineOut + "/error", "--result=" + engineOut + "/result.json"}, args...)
 	ctr = ctr.
 		WithDirectory(engineOut, dag.Directory()).
 		WithEnvVariable("ECS_PIPELINE_RUN", hex.EncodeToString(nonce[:])).

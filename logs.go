@@ -29,12 +29,12 @@ func (s *EcsService) Logs(
 	if err := checkTimeout(timeout); err != nil {
 		return "", err
 	}
-	command := []string{"logs", "--since", since}
+	command := []string{"logs", "--since=" + since}
 	if follow {
 		command = append(command, "--follow")
 	}
 	if timeout != "" {
-		command = append(command, "--timeout", timeout)
+		command = append(command, "--timeout="+timeout)
 	}
 	return s.output(ctx, command...)
 }

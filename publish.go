@@ -96,9 +96,9 @@ func (m *EcsPipeline) push(ctx context.Context, repo ref.Repository, tags []stri
 		ctr = ctr.WithEnvVariable("AWS_REGION", repo.Region) // the repository's region wins
 	}
 	const layout = "/run/ecs-pipeline-image.tar"
-	args = append(args, "publish", "--layout", layout, "--repository", repo.String())
+	args = append(args, "publish", "--layout="+layout, "--repository="+repo.String())
 	for _, t := range tags {
-		args = append(args, "--tag", t)
+		args = append(args, "--tag="+t)
 	}
 	if createRepository {
 		args = append(args, "--create-repository")
@@ -113,7 +113,7 @@ func (m *EcsPipeline) push(ctx context.Context, repo ref.Repository, tags []stri
 		}
 	}
 	if through != "" {
-		args = append(args, "--through", through)
+		args = append(args, "--through="+through)
 	}
 	r, err := run(ctx, ctr.WithMountedFile(layout, tarball), args...)
 	if err != nil {

@@ -157,7 +157,7 @@ func (m *EcsPipeline) Rehearse(
 	// Nothing listens on this port: a lookup that needs AWS (ssm,
 	// secretsmanager_arn, an s3:// state) fails at once.
 	r.EndpointURL = "http://127.0.0.1:1"
-	probe, err := service("rehearsal.invalid/placeholder@sha256:"+strings.Repeat("0", 64)).output(ctx, "render", "--format", "json", "config")
+	probe, err := service("rehearsal.invalid/placeholder@sha256:"+strings.Repeat("0", 64)).output(ctx, "render", "--format=json", "config")
 	if err != nil && strings.Contains(err.Error(), r.EndpointURL) {
 		return nil, fmt.Errorf("%w\nA rehearsal has no AWS account: pass --tfstate with a local copy of the Terraform state (terraform state pull > terraform.tfstate), and --env for values the definitions read from SSM or Secrets Manager", err)
 	}
@@ -187,17 +187,16 @@ func (m *EcsPipeline) Rehearse(
 
 	// The service as it would exist before this change: revision 1 of an
 	// earlier image, running and steady; then the scenario's behaviour.
-	setup := []string{"rehearsal", "setup", "--sim", fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort),
-		"--repository", repository, "--scenario", scenario}
+	setup := []string{"rehearsal", "setup", "--sim=" + fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort),
+		"--repository=" + repository, "--scenario=" + scenario}
 	if runBefore != "" {
-		setup = append(setup, "--run-before", runBefore)
+		setup = append(setup, "--run-before="+runBefore)
 	}
 	created, err := service("").output(ctx, setup...)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Rehearsal: simulated ECS (time ×%d) serving service %s in cluster %s; %s; scenario %s.\n",
-		timeScale, cfg.Service, cfg.Cluster, strings.TrimSpace(created), scenario)
+	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(created))
 
 	return r.ship(ctx, shipArgs{
 		repository: repository, config: config, dockerfile: dockerfile, target: target, buildArg: buildArg,

@@ -38,7 +38,7 @@ func (s *EcsService) Rollback(
 		command = append(command, "--no-wait")
 	}
 	if timeout != "" {
-		command = append(command, "--timeout", timeout)
+		command = append(command, "--timeout="+timeout)
 	}
 	return s.output(ctx, command...)
 }

@@ -77,13 +77,13 @@ func (s *EcsService) Run(
 			return "", err
 		}
 	}
-	cmd := []string{"run", "--count", strconv.Itoa(count), "--log-lines", strconv.Itoa(max(logLines, 0))}
+	cmd := []string{"run", "--count=" + strconv.Itoa(count), "--log-lines=" + strconv.Itoa(max(logLines, 0))}
 	for _, v := range []struct{ flag, value string }{
 		{"--task-definition", taskDefinition}, {"--container", container}, {"--timeout", timeout},
 		{"--overrides", overrides}, {"--started-by", startedBy}, {"--propagate-tags", propagateTags},
 	} {
 		if v.value != "" {
-			cmd = append(cmd, v.flag, v.value)
+			cmd = append(cmd, v.flag+"="+v.value)
 		}
 	}
 	for _, b := range []struct {
@@ -95,13 +95,13 @@ func (s *EcsService) Run(
 		}
 	}
 	for _, c := range command {
-		cmd = append(cmd, "--command", c)
+		cmd = append(cmd, "--command="+c)
 	}
 	for _, e := range env {
-		cmd = append(cmd, "--env", e)
+		cmd = append(cmd, "--env="+e)
 	}
 	for _, t := range tag {
-		cmd = append(cmd, "--tags", t)
+		cmd = append(cmd, "--tags="+t)
 	}
 	return s.output(ctx, cmd...)
 }

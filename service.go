@@ -99,28 +99,28 @@ func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, e
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
 	if s.Config != "" {
-		args = append(args, "--config", strings.TrimPrefix(s.Config, "/"))
+		args = append(args, "--config="+strings.TrimPrefix(s.Config, "/"))
 	}
 	if s.Mod.TFStateFile != "" {
-		args = append(args, "--tfstate", strings.TrimPrefix(s.Mod.TFStateFile, "/"))
+		args = append(args, "--tfstate="+strings.TrimPrefix(s.Mod.TFStateFile, "/"))
 	}
 	if s.Image != "" {
-		args = append(args, "--image", s.Image)
+		args = append(args, "--image="+s.Image)
 	}
 	for _, f := range s.Envfile {
-		args = append(args, "--envfile", strings.TrimPrefix(f, "/"))
+		args = append(args, "--envfile="+strings.TrimPrefix(f, "/"))
 	}
 	for i, secret := range s.SecretEnvfile {
 		path := fmt.Sprintf("/run/secrets/ecs-pipeline-envfile-%d", i+1)
 		ctr = ctr.WithMountedSecret(path, secret)
-		args = append(args, "--secret-envfile", path)
+		args = append(args, "--secret-envfile="+path)
 	}
 	for _, f := range []struct {
 		flag string
 		kvs  []string
 	}{{"--container-image", s.ContainerImage}, {"--ext-str", s.ExtStr}, {"--ext-code", s.ExtCode}} {
 		for _, kv := range f.kvs {
-			args = append(args, f.flag, kv)
+			args = append(args, f.flag+"="+kv)
 		}
 	}
 	return ctr, args, nil

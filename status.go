@@ -14,5 +14,5 @@ func (s *EcsService) Status(
 	// +default=10
 	events int,
 ) (string, error) {
-	return s.output(ctx, "status", "--events", strconv.Itoa(events))
+	return s.output(ctx, "status", "--events="+strconv.Itoa(events))
 }

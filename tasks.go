@@ -26,12 +26,12 @@ func (s *EcsService) Tasks(
 	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	command := []string{"tasks", "--format", format}
+	command := []string{"tasks", "--format=" + format}
 	if stopped {
 		command = append(command, "--stopped")
 	}
 	if deployment != "" {
-		command = append(command, "--deployment", deployment)
+		command = append(command, "--deployment="+deployment)
 	}
 	return s.output(ctx, command...)
 }

@@ -26,9 +26,9 @@ func (s *EcsService) Trace(
 	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	command := []string{"tasks", "--trace", "--log-lines", strconv.Itoa(max(logLines, 0)), "--format", format}
+	command := []string{"tasks", "--trace", "--log-lines=" + strconv.Itoa(max(logLines, 0)), "--format=" + format}
 	if task != "" {
-		command = append(command, "--id", task)
+		command = append(command, "--id="+task)
 	}
 	return s.output(ctx, command...)
 }

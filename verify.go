@@ -20,7 +20,7 @@ func (s *EcsService) Verify(
 	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	command := []string{"verify", "--format", format}
+	command := []string{"verify", "--format=" + format}
 	if allowFailures {
 		command = append(command, "--allow-failures")
 	}
