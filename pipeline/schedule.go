@@ -44,12 +44,15 @@ import (
 // about the same age, and the scheduler replaces a failed task at once.
 // Wait estimates the lifetime from the first failure (from below: the
 // failure happened after the poll before the one that showed it) and
-// polls every pollFast from just before the next failure is due.
+// polls every pollFailure from just before the next failure is due.
 const (
 	historySamples = 5
-	pollDense      = 1500 * time.Millisecond
+	pollDense      = 1400 * time.Millisecond
 	pollDenseMax   = 2 * time.Second
 	pollSparseMax  = 8 * time.Second
+	// pollFailure is the interval while a failure that may trip the
+	// circuit breaker is due: with its jitter, under a second.
+	pollFailure = 900 * time.Millisecond
 )
 
 // endWindow is when the service's previous deployments say the followed
@@ -163,7 +166,7 @@ func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (time.Dur
 			gap := from.Sub(now)
 			return min(pollSlow, max(gap, pollFast)), canSD && gap <= pollSlow
 		case now.Before(until):
-			return pollFast, canSD
+			return pollFailure, canSD
 		}
 	}
 	age := now.Sub(w.depStart)

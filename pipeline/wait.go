@@ -19,13 +19,13 @@ import (
 //
 //   - With history (the service's previous successful deployments), Wait
 //     polls every pollSlow or so until the end is due by their durations,
-//     then densely (about every 1.5 s) on the service deployment itself,
+//     then densely (about every 1.4 s) on the service deployment itself,
 //     whose SUCCESSFUL ends the wait. Past the history's window, or
 //     without history, the interval is pollFast (1 s) after any visible
 //     change (a count, a state, a new event), a tenth of how long draining
 //     has lasted (1 to 4 s) while only draining remains, and otherwise
 //     grows by half each poll up to pollSlow (4 s). Failed tasks make it
-//     poll every pollFast from just before the next failure (which may
+//     poll every pollFailure (0.9 s) from just before the next failure (which may
 //     trip the circuit breaker) is due. Intervals get ±10% jitter so
 //     parallel deploys do not poll in step.
 //   - A token bucket caps the average: pollRate polls per second (one per
@@ -55,7 +55,7 @@ const (
 	pollGrowth      = 1.5
 	pollRate        = 1.0 / 3
 	pollBurst       = 60
-	pollInitial     = 8
+	pollInitial     = 15
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
 	maxMissingPolls = 3
