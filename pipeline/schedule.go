@@ -59,6 +59,7 @@ const (
 // one ends, measured from its start.
 type endWindow struct {
 	lo, hi  time.Duration
+	typical time.Duration // the median
 	sparse  time.Duration // between polls before the window
 	spacing time.Duration // between polls in the window
 	samples int
@@ -122,12 +123,25 @@ func newEndWindow(ds []time.Duration) *endWindow {
 		pad = max(2*time.Second, med*15/100)
 	}
 	return &endWindow{
+		typical: med,
 		lo:      ds[0] - pad,
 		sparse:  min(max(pollSlow, (ds[0]-pad)/5), pollSparseMax),
 		hi:      ds[len(ds)-1] + pad,
 		spacing: min(max(pollDense, med/25), pollDenseMax),
 		samples: len(ds),
 	}
+}
+
+// gridOffset is how long after the typical end a poll falls.
+const gridOffset = 200 * time.Millisecond
+
+// grid returns the first time of the window's poll grid not before age.
+func (win *endWindow) grid(age time.Duration) time.Duration {
+	at := win.typical + gridOffset
+	if age <= at {
+		return at - (at-age)/win.spacing*win.spacing
+	}
+	return at + (age-at+win.spacing-1)/win.spacing*win.spacing
 }
 
 // failureSeen records that a read at now showed failed tasks of the
@@ -153,29 +167,36 @@ func (w *waiter) nextFailure() (from, until time.Time) {
 	return due.Add(-max(time.Second, w.lifetime/10)), due.Add(max(10*time.Second, w.lifetime/2))
 }
 
-// plan decides, after a poll at now, how long to wait for the next one
-// and whether it reads the service deployment rather than the service.
+// plan decides, after a poll at now, how long to wait for the next one,
+// whether it reads the service deployment rather than the service, and
+// whether the wait is exact (on the window's grid) rather than jittered.
 // changed says whether the poll showed anything new; prev is the last
 // interval.
-func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (time.Duration, bool) {
+func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (next time.Duration, sdPoll, exact bool) {
 	canSD := w.sdArn != "" && !w.sdPollOff && !w.sdEnded
 	if w.failedTasks > 0 {
 		from, until := w.nextFailure()
 		switch {
 		case now.Before(from):
 			gap := from.Sub(now)
-			return min(pollSlow, max(gap, pollFast)), canSD && gap <= pollSlow
+			return min(pollSlow, max(gap, pollFast)), canSD && gap <= pollSlow, false
 		case now.Before(until):
-			return pollFailure, canSD
+			return pollFailure, canSD, false
 		}
 	}
 	age := now.Sub(w.depStart)
 	if win := w.window; win != nil && age <= win.hi {
-		if gap := win.lo - age; gap > 0 {
-			next := min(win.sparse, max(gap, win.spacing))
-			return next, canSD && age+next >= win.lo
+		if gap := win.lo - age; gap > win.sparse {
+			return win.sparse, false, false
 		}
-		return win.spacing, canSD
+		// The window's first poll is at its start; then polls fall on a
+		// grid through the typical end (a moment after it), so that a
+		// deployment as long as the typical one is noticed at once.
+		next := win.lo
+		if next-age < win.spacing/2 {
+			next = win.grid(age + win.spacing/2)
+		}
+		return next - age, canSD, true
 	}
 	if w.draining {
 		// The longer draining has lasted, the longer it may last: poll
@@ -183,12 +204,12 @@ func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (time.Dur
 		if w.drainingSince.IsZero() {
 			w.drainingSince = now
 		}
-		return min(max(now.Sub(w.drainingSince)/10, pollFast), pollSlow), canSD
+		return min(max(now.Sub(w.drainingSince)/10, pollFast), pollSlow), canSD, false
 	}
 	if changed {
-		return pollFast, false
+		return pollFast, false, false
 	}
-	return min(time.Duration(float64(prev)*pollGrowth), pollSlow), false
+	return min(time.Duration(float64(prev)*pollGrowth), pollSlow), false, false
 }
 
 // draining reports whether, by the service, all the deployment's tasks run

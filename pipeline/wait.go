@@ -386,8 +386,11 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 	var sleep time.Duration
 	if w.window != nil {
 		// The history says when the end is due: no need to look at once.
-		interval, sdPoll = w.plan(w.start, false, pollSlow)
-		sleep = jitter(interval, 0.1)
+		var exact bool
+		interval, sdPoll, exact = w.plan(w.start, false, pollSlow)
+		if sleep = interval; !exact {
+			sleep = jitter(interval, 0.1)
+		}
 	}
 	var lastSvc, lastSD string
 	var svc *types.Service
@@ -487,8 +490,11 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 			sleep = errorBackoff(failures)
 		default:
 			failures = 0
-			interval, sdPoll = w.plan(w.clock.Now(), changed, interval)
-			sleep = jitter(interval, 0.1)
+			var exact bool
+			interval, sdPoll, exact = w.plan(w.clock.Now(), changed, interval)
+			if sleep = interval; !exact {
+				sleep = jitter(interval, 0.1)
+			}
 		}
 	}
 }
