@@ -40,11 +40,14 @@ import (
 // the reasons.
 //
 // Failed tasks make the next failure (which may trip the circuit breaker)
-// due one task lifetime after the last: tasks of one revision fail at
-// about the same age, and the scheduler replaces a failed task at once.
-// Wait estimates the lifetime from the first failure (from below: the
-// failure happened after the poll before the one that showed it) and
-// polls every pollFailure from just before the next failure is due.
+// due at a predictable time: tasks of one revision fail at about the same
+// age. Wait measures, from below, how long the first failed task was
+// RUNNING (it became RUNNING by the poll that showed it running, and
+// failed after the poll before the one that showed the failure), then
+// watches for a replacement to run (ECS throttles relaunches after
+// failures, so this may take a while) and polls every pollFailure from
+// just before that time in RUNNING has passed again. Tasks that fail
+// before they run are predicted by their whole lifetime instead.
 const (
 	historySamples = 5
 	pollDense      = 1400 * time.Millisecond
@@ -144,27 +147,54 @@ func (win *endWindow) grid(age time.Duration) time.Duration {
 	return at + (age-at+win.spacing-1)/win.spacing*win.spacing
 }
 
-// failureSeen records that a read at now showed failed tasks of the
-// followed deployment; prev is the time of the poll before it.
-func (w *waiter) failureSeen(count int32, now, prev time.Time) {
-	if count <= w.failedTasks {
-		return
-	}
+// tasksSeen records what a read at now showed of the followed
+// deployment's tasks: how many run and how many failed so far; prev is the
+// time of the poll before it.
+func (w *waiter) tasksSeen(running, failed int32, now, prev time.Time) {
 	if prev.IsZero() || prev.Before(w.depStart) {
 		prev = w.depStart
 	}
+	if running > w.running && w.runningBy.IsZero() {
+		// A task became RUNNING after prev, by now: the first since the
+		// start or the last failure, which fails first.
+		w.runningAfter, w.runningBy = prev, now
+	}
+	w.running = running
+	if failed <= w.failedTasks {
+		return
+	}
+	// A task failed after prev.
 	if w.failedTasks == 0 {
 		w.lifetime = prev.Sub(w.depStart)
+		if !w.runningBy.IsZero() {
+			w.runAge = max(prev.Sub(w.runningBy), 0)
+		}
 	}
-	w.failedTasks = count
+	w.failedTasks = failed
 	w.lastFailure = prev
+	w.runningAfter, w.runningBy = time.Time{}, time.Time{}
 }
 
 // nextFailure returns from when the next task failure is due and until
-// when it is worth waiting for closely.
+// when it is worth waiting for closely. Tasks of one revision fail at
+// about the same age: once a replacement runs, the next failure is due
+// the first failed task's time in RUNNING after it; before (ECS throttles
+// relaunches after failures, and a task may fail before it runs), one
+// first task's lifetime after the last failure, at the earliest.
 func (w *waiter) nextFailure() (from, until time.Time) {
+	if !w.runningAfter.IsZero() && w.runAge > 0 {
+		due := w.runningAfter.Add(w.runAge)
+		return due.Add(-max(time.Second, w.runAge/10)), due.Add(max(15*time.Second, w.runAge/2))
+	}
 	due := w.lastFailure.Add(w.lifetime)
-	return due.Add(-max(time.Second, w.lifetime/10)), due.Add(max(10*time.Second, w.lifetime/2))
+	from = due.Add(-max(time.Second, w.lifetime/10))
+	if w.runAge > 0 {
+		// A replacement will show RUNNING first: wait for it.
+		if at := w.lastFailure.Add(w.runAge); at.After(from) {
+			from = at
+		}
+	}
+	return from, due.Add(max(30*time.Second, w.lifetime))
 }
 
 // plan decides, after a poll at now, how long to wait for the next one,

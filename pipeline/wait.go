@@ -25,9 +25,10 @@ import (
 //     change (a count, a state, a new event), a tenth of how long draining
 //     has lasted (1 to 4 s) while only draining remains, and otherwise
 //     grows by half each poll up to pollSlow (4 s). Failed tasks make it
-//     poll every pollFailure (0.9 s) from just before the next failure (which may
-//     trip the circuit breaker) is due. Intervals get ±10% jitter so
-//     parallel deploys do not poll in step.
+//     poll every pollFailure (0.9 s) from just before the next failure
+//     (which may trip the circuit breaker) is due. Intervals off the
+//     window's grid get ±10% jitter so parallel deploys do not poll in
+//     step.
 //   - A token bucket caps the average: pollRate polls per second (one per
 //     3 s), starting with pollInitial tokens and saving up to pollBurst.
 //     Sparse phases save tokens that the dense polls near the end spend,
@@ -55,7 +56,7 @@ const (
 	pollGrowth      = 1.5
 	pollRate        = 1.0 / 3
 	pollBurst       = 60
-	pollInitial     = 15
+	pollInitial     = 20
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
 	maxMissingPolls = 3
@@ -356,7 +357,11 @@ type waiter struct {
 	draining      bool          // the last read showed only draining left
 	drainingSince time.Time     // since when, as seen without history
 	failedTasks   int32         // the most failed tasks a read showed
+	running       int32         // its running tasks, as last read
+	runningAfter  time.Time     // a task last became RUNNING after this
+	runningBy     time.Time     // and by this
 	lifetime      time.Duration // how long, at least, its first failed task lived
+	runAge        time.Duration // and how long, at least, it was RUNNING
 	lastFailure   time.Time     // the last failure happened after this
 	sdPollOff     bool          // the service deployment cannot be polled
 	sdEnded       bool          // it ended unsuccessfully: poll the service for how
@@ -383,9 +388,10 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 	w.readHistory(ctx, list)
 	interval := pollFast
 	sdPoll := false
-	var sleep time.Duration
+	// The deployment was just read (or started): the first poll waits
+	// pollFast, or with history as long as the history says.
+	sleep := jitter(pollFast, 0.1)
 	if w.window != nil {
-		// The history says when the end is due: no need to look at once.
 		var exact bool
 		interval, sdPoll, exact = w.plan(w.start, false, pollSlow)
 		if sleep = interval; !exact {
@@ -430,8 +436,8 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 				case slices.Contains(succeeded, sd.Status):
 					return w.succeeded(ctx, svc), nil
 				case slices.Contains(running, sd.Status):
-					if cb := sd.DeploymentCircuitBreaker; cb != nil {
-						w.failureSeen(cb.FailureCount, now, prevPoll)
+					if cb, t := sd.DeploymentCircuitBreaker, sd.TargetServiceRevision; cb != nil && t != nil {
+						w.tasksSeen(t.RunningTaskCount, cb.FailureCount, now, prevPoll)
 					}
 					w.setDraining(sdDraining(sd))
 					fp := sdFingerprint(sd)
@@ -468,7 +474,7 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 					return res, err
 				}
 				if d := findDeployment(s, w.id()); d != nil {
-					w.failureSeen(d.FailedTasks, now, prevPoll)
+					w.tasksSeen(d.RunningCount, d.FailedTasks, now, prevPoll)
 				}
 				w.setDraining(w.serviceDraining(s))
 				fp := fingerprint(s)
