@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -178,30 +179,108 @@ var shapes = []shape{
 	}},
 }
 
+// historyDeploys is how many deployments of the same shape a service has
+// had before the measured one in the "history" runs: a service deployed
+// from a pipeline has many, all replacing tasks as the measured one does.
+const historyDeploys = 5
+
+// shapeEnv makes a service (its creation is the first service deployment),
+// deploys it history times with the shape s, days apart, and returns it
+// ready for one more deployment of s with e.cfg. Each revision's tasks
+// drain, when replaced, as s.drain draws.
+func shapeEnv(b *testing.B, s shape, history int) *deployEnv {
+	b.Helper()
+	opts := []ecssim.Option{ecssim.WithBehavior("registry.example.com/web:v1", ecssim.Behavior{DrainDelay: s.drain()})}
+	if s.lag > 0 {
+		opts = append(opts, ecssim.WithPropagationDelay(s.lag))
+	}
+	e := newDeployEnv(b, nil, opts...)
+	for v := 2; ; v++ {
+		image := fmt.Sprintf("registry.example.com/web:v%d", v)
+		beh := s.behavior()
+		beh.DrainDelay = s.drain()
+		e.srv.SetBehavior(image, beh)
+		e.cfg = loadDeployConfig(b, nil, map[string]string{"IMAGE": image})
+		if v == history+2 {
+			e.srv.ResetRequests()
+			return e
+		}
+		if _, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}, Timeout: time.Hour}}); err != nil {
+			b.Fatalf("deploy %d of the history: %v", v-1, err)
+		}
+		e.clock.Advance(24 * time.Hour)
+	}
+}
+
 // BenchmarkDeployDetectionShapes deploys 30 s rollouts of each shape, and
 // of a random mix of them, and reports how long after ECS completed the
 // deployment Deploy returned (median, 90th percentile) and the read calls
-// (Describe*, List*) per deploy (median, 90th percentile).
+// (Describe*, List*) per deploy (median, 90th percentile). The
+// "history" runs deploy a service that was deployed historyDeploys times
+// before with the same shape; the "first-deploy" runs deploy a service
+// for the first time since it was created.
 func BenchmarkDeployDetectionShapes(b *testing.B) {
-	for _, sh := range append(slices.Clone(shapes), shape{name: "mix"}) {
-		b.Run(sh.name, func(b *testing.B) {
+	for _, run := range []struct {
+		name    string
+		history int
+	}{{"history", historyDeploys}, {"first-deploy", 0}} {
+		for _, sh := range append(slices.Clone(shapes), shape{name: "mix"}) {
+			b.Run(run.name+"/"+sh.name, func(b *testing.B) {
+				var detect, took []time.Duration
+				var reads []float64
+				for range b.N {
+					s := sh
+					if s.name == "mix" {
+						s = shapes[rand.N(len(shapes))]
+					}
+					b.StopTimer()
+					e := shapeEnv(b, s, run.history)
+					began := e.clock.Now()
+					b.StartTimer()
+					res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}}})
+					b.StopTimer()
+					if err != nil {
+						b.Fatal(err)
+					}
+					end := e.clock.Now()
+					finished := aws.ToTime(serviceDeployment(b, e, res.ServiceDeploymentArn).FinishedAt)
+					detect = append(detect, end.Sub(finished))
+					took = append(took, finished.Sub(began))
+					r, _ := readsBetween(e, began, end)
+					reads = append(reads, float64(r))
+				}
+				slices.Sort(reads)
+				b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
+				b.ReportMetric(percentile(detect, 0.9).Seconds(), "p90-detect-s")
+				b.ReportMetric(reads[len(reads)/2], "median-reads")
+				b.ReportMetric(reads[int(float64(len(reads)-1)*0.9)], "p90-reads")
+				b.ReportMetric(percentile(took, 0.5).Seconds(), "median-rollout-s")
+			})
+		}
+	}
+}
+
+// BenchmarkDeployLongRollout deploys 10-minute rollouts (tasks start in
+// about 2 min, pass health checks about 6 min later, old ones drain for
+// about 2 min), with and without history, and reports the read calls per
+// minute of deployment and the detection delay.
+func BenchmarkDeployLongRollout(b *testing.B) {
+	long := shape{name: "long", drain: fixed(2 * time.Minute), behavior: func() ecssim.Behavior {
+		return ecssim.Behavior{StartDelay: around(2 * time.Minute), HealthyAfter: around(6 * time.Minute)}
+	}}
+	for _, run := range []struct {
+		name    string
+		history int
+	}{{"history", historyDeploys}, {"first-deploy", 0}} {
+		b.Run(run.name, func(b *testing.B) {
 			var detect, took []time.Duration
-			var reads []float64
+			var perMin []float64
 			for range b.N {
-				s := sh
-				if s.name == "mix" {
-					s = shapes[rand.N(len(shapes))]
-				}
 				b.StopTimer()
-				opts := []ecssim.Option{ecssim.WithBehavior("registry.example.com/web:v1", ecssim.Behavior{DrainDelay: s.drain()})}
-				if s.lag > 0 {
-					opts = append(opts, ecssim.WithPropagationDelay(s.lag))
-				}
-				e := newDeployEnv(b, nil, opts...)
-				e.srv.SetBehavior("registry.example.com/web:v2", s.behavior())
+				e := shapeEnv(b, long, run.history)
 				began := e.clock.Now()
 				b.StartTimer()
-				res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}}})
+				res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: pipeline.WaitOptions{Clock: simClock{e.clock}, Timeout: time.Hour}})
 				b.StopTimer()
 				if err != nil {
 					b.Fatal(err)
@@ -211,14 +290,14 @@ func BenchmarkDeployDetectionShapes(b *testing.B) {
 				detect = append(detect, end.Sub(finished))
 				took = append(took, finished.Sub(began))
 				r, _ := readsBetween(e, began, end)
-				reads = append(reads, float64(r))
+				perMin = append(perMin, float64(r)/end.Sub(began).Minutes())
 			}
-			slices.Sort(reads)
+			slices.Sort(perMin)
 			b.ReportMetric(percentile(detect, 0.5).Seconds(), "median-detect-s")
 			b.ReportMetric(percentile(detect, 0.9).Seconds(), "p90-detect-s")
-			b.ReportMetric(reads[len(reads)/2], "median-reads")
-			b.ReportMetric(reads[int(float64(len(reads)-1)*0.9)], "p90-reads")
-			b.ReportMetric(percentile(took, 0.5).Seconds(), "median-rollout-s")
+			b.ReportMetric(perMin[len(perMin)/2], "median-reads/min")
+			b.ReportMetric(perMin[len(perMin)-1], "max-reads/min")
+			b.ReportMetric(percentile(took, 0.5).Minutes(), "median-rollout-min")
 		})
 	}
 }

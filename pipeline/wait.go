@@ -15,23 +15,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// Polling strategy of Wait. One poll is one DescribeServices call, which
-// shows the deployments, their counts and rollout states, and the events.
+// Polling strategy of Wait (schedule.go tells when it polls and what).
 //
-//   - The interval is pollFast (1 s) after any visible change (a count, a
-//     state, a new event), while the deployment is about to end (all its
-//     tasks run and the other deployments have no task left running or
-//     pending, so only draining remains before ECS completes it) and while
-//     it has failed tasks (the circuit breaker may trip). While nothing
-//     changes it grows by half each poll up to pollSlow (4 s): start-up
-//     and health checks take minutes and need no close watch. Intervals get
-//     ±10% jitter so parallel deploys do not poll in step.
+//   - With history (the service's previous successful deployments), Wait
+//     polls every pollSlow or so until the end is due by their durations,
+//     then densely (about every 1.4 s) on the service deployment itself,
+//     whose SUCCESSFUL ends the wait. Past the history's window, or
+//     without history, the interval is pollFast (1 s) after any visible
+//     change (a count, a state, a new event), a tenth of how long draining
+//     has lasted (1 to 4 s) while only draining remains, and otherwise
+//     grows by half each poll up to pollSlow (4 s). Failed tasks make it
+//     poll every pollFailure (0.9 s) from just before the next failure
+//     (which may trip the circuit breaker) is due. Intervals off the
+//     window's grid get ±10% jitter so parallel deploys do not poll in
+//     step.
 //   - A token bucket caps the average: pollRate polls per second (one per
-//     2.2 s), starting with pollInitial tokens and saving up to pollBurst.
-//     Steady phases at 4 s save tokens that the 1 s polls near the end
-//     spend, so over any wait of t seconds Wait polls at most
-//     pollInitial + 0.45 t times, yet usually notices completion within a
-//     second.
+//     3 s), starting with pollInitial tokens and saving up to pollBurst.
+//     Sparse phases save tokens that the dense polls near the end spend,
+//     so over any wait of t seconds Wait polls at most
+//     pollInitial + t/3 times.
 //   - Throttling, 5xx and broken connections are waited out with
 //     exponential backoff and full jitter (1-2 s doubling to 15-30 s); they
 //     never fail the wait, and nothing is ever updated again.
@@ -39,19 +41,22 @@ import (
 //     it (how the deployment ended, why its tasks stopped) are retried
 //     for postDeadlineGrace at most.
 //
-// Besides the polls, Wait makes, unless UpdateService named the service
-// deployment, one ListServiceDeployments, one DescribeServiceDeployments
-// and one DescribeServiceRevisions call to find it; one
-// DescribeServiceDeployments call to confirm the outcome (one a poll while
-// the history lags) and, on failure or timeout, ListTasks and
-// DescribeTasks for the stopped tasks' reasons.
+// Besides the polls, Wait makes one ListServiceDeployments call (for the
+// history; it also finds the service deployment when UpdateService did
+// not name it, with one DescribeServiceDeployments and one
+// DescribeServiceRevisions call); one DescribeServiceDeployments call to
+// confirm an outcome seen through DescribeServices (one a poll while the
+// history lags); one DescribeServices call after a success seen through
+// the service deployment when the events are followed, and after a
+// failure; and, on failure or timeout, ListTasks and DescribeTasks for the
+// stopped tasks' reasons.
 const (
 	pollFast        = time.Second
 	pollSlow        = 4 * time.Second
 	pollGrowth      = 1.5
-	pollRate        = 0.45
+	pollRate        = 1.0 / 3
 	pollBurst       = 60
-	pollInitial     = 8
+	pollInitial     = 20
 	errBackoffBase  = 2 * time.Second
 	errBackoffMax   = 30 * time.Second
 	maxMissingPolls = 3
@@ -346,6 +351,20 @@ type waiter struct {
 	missing          int
 	start            time.Time
 	until            time.Time // retries end here, by clock: deadline + grace
+
+	depStart      time.Time     // when the deployment started
+	window        *endWindow    // when its end is due, from the history; nil if unknown
+	draining      bool          // the last read showed only draining left
+	drainingSince time.Time     // since when, as seen without history
+	failedTasks   int32         // the most failed tasks a read showed
+	running       int32         // its running tasks, as last read
+	runningAfter  time.Time     // a task last became RUNNING after this
+	runningBy     time.Time     // and by this
+	lifetime      time.Duration // how long, at least, its first failed task lived
+	runAge        time.Duration // and how long, at least, it was RUNNING
+	lastFailure   time.Time     // the last failure happened after this
+	sdPollOff     bool          // the service deployment cannot be polled
+	sdEnded       bool          // it ended unsuccessfully: poll the service for how
 }
 
 func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
@@ -358,21 +377,118 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 	defer cancel()
 	cut := func() bool { return ctx.Err() != nil && parent.Err() == nil }
 	bucket := tokenBucket{tokens: pollInitial, last: w.start}
+	var list *ecs.ListServiceDeploymentsOutput
 	if w.sdArn == "" {
-		w.sdArn, w.sdRollback = w.findServiceDeployment(ctx)
+		w.sdArn, w.sdRollback, list = w.findServiceDeployment(ctx)
 	}
+	w.depStart = w.start
+	if c := aws.ToTime(w.dep.CreatedAt); !c.IsZero() && !c.After(w.start) {
+		w.depStart = c
+	}
+	w.readHistory(ctx, list)
 	interval := pollFast
-	var last string
+	sdPoll := false
+	// The deployment was just read (or started): the first poll waits
+	// pollFast, or with history as long as the history says.
+	sleep := jitter(pollFast, 0.1)
+	if w.window != nil {
+		var exact bool
+		interval, sdPoll, exact = w.plan(w.start, false, pollSlow)
+		if sleep = interval; !exact {
+			sleep = jitter(interval, 0.1)
+		}
+	}
+	var lastSvc, lastSD string
 	var svc *types.Service
+	var prevPoll time.Time
 	failures := 0
-	for {
-		bucket.take(w.clock.Now())
+	for first := true; ; first = false {
+		if !first || sleep > 0 {
+			now := w.clock.Now()
+			if !now.Before(deadline) {
+				return w.timedOut(ctx, svc, timeout)
+			}
+			sleep = max(sleep, bucket.wait(now))
+			if now.Add(sleep).After(deadline) {
+				sleep = deadline.Sub(now)
+			}
+			if err := w.clock.Sleep(ctx, sleep); err != nil {
+				if cut() {
+					return w.timedOut(ctx, svc, timeout)
+				}
+				return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
+			}
+		}
+		now := w.clock.Now()
+		bucket.take(now)
 		w.polls++
-		s, err := describeService(ctx, w.api, w.cluster, w.service)
-		var sleep time.Duration
+		var err error
+		changed := false
+		if sdPoll && w.sdArn != "" && !w.sdPollOff && !w.sdEnded {
+			var sd *types.ServiceDeployment
+			sd, err = w.readServiceDeployment(ctx)
+			switch {
+			case err == nil && sd == nil:
+				w.sdPollOff = true // not found: follow the service alone
+			case err == nil:
+				succeeded, running := w.sdOutcomeStatuses()
+				switch {
+				case slices.Contains(succeeded, sd.Status):
+					return w.succeeded(ctx, svc), nil
+				case slices.Contains(running, sd.Status):
+					if cb, t := sd.DeploymentCircuitBreaker, sd.TargetServiceRevision; cb != nil && t != nil {
+						w.tasksSeen(t.RunningTaskCount, cb.FailureCount, now, prevPoll)
+					}
+					w.setDraining(sdDraining(sd))
+					fp := sdFingerprint(sd)
+					changed, lastSD = fp != lastSD, fp
+				default:
+					// It failed, stopped or is rolling back: the service
+					// tells how. A rollback's status alone is the outcome;
+					// otherwise the service must show it.
+					w.sdEnded = true
+					s, rerr := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+						return describeService(ctx, w.api, w.cluster, w.service)
+					})
+					if rerr == nil {
+						svc = s
+						w.stream(s.Events)
+						if res, done, err := w.check(ctx, s); done {
+							return res, err
+						}
+						if strings.HasPrefix(string(sd.Status), "ROLLBACK_") {
+							res, _, err := w.failed(ctx, s, findDeployment(s, w.id()))
+							return res, err
+						}
+					}
+					changed = true
+				}
+			}
+		} else {
+			var s *types.Service
+			s, err = describeService(ctx, w.api, w.cluster, w.service)
+			if err == nil {
+				svc = s
+				w.stream(s.Events)
+				if res, done, err := w.check(ctx, s); done {
+					return res, err
+				}
+				if d := findDeployment(s, w.id()); d != nil {
+					w.tasksSeen(d.RunningCount, d.FailedTasks, now, prevPoll)
+				}
+				w.setDraining(w.serviceDraining(s))
+				fp := fingerprint(s)
+				changed, lastSvc = fp != lastSvc, fp
+			}
+		}
+		prevPoll = now
 		switch {
 		case err != nil && cut():
 			return w.timedOut(ctx, svc, timeout)
+		case err != nil && sdPoll && !transient(ctx, err):
+			// The service deployment cannot be read: follow the service.
+			w.sdPollOff = true
+			sdPoll, sleep = false, 0
 		case err != nil && !transient(ctx, err):
 			return nil, w.aborted(svc, err)
 		case err != nil:
@@ -380,34 +496,48 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 			sleep = errorBackoff(failures)
 		default:
 			failures = 0
-			svc = s
+			var exact bool
+			interval, sdPoll, exact = w.plan(w.clock.Now(), changed, interval)
+			if sleep = interval; !exact {
+				sleep = jitter(interval, 0.1)
+			}
+		}
+	}
+}
+
+// readServiceDeployment reads the followed service deployment once; nil
+// without an error when ECS does not know it.
+func (w *waiter) readServiceDeployment(ctx context.Context) (*types.ServiceDeployment, error) {
+	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return nil, nil
+	}
+	sd := &out.ServiceDeployments[0]
+	w.sdStatus = string(sd.Status)
+	return sd, nil
+}
+
+// succeeded is the result of a deployment whose service deployment
+// succeeded: the service runs its task definition. When the events are
+// followed, one more read streams the last ones (the completion).
+func (w *waiter) succeeded(ctx context.Context, svc *types.Service) *WaitResult {
+	if w.events != io.Discard {
+		if s, err := describeService(ctx, w.api, w.cluster, w.service); err == nil {
 			w.stream(s.Events)
-			if res, done, err := w.check(ctx, s); done {
-				return res, err
-			}
-			fp := fingerprint(s)
-			if fp != last || w.hot(s) {
-				interval = pollFast
-			} else {
-				interval = min(time.Duration(float64(interval)*pollGrowth), pollSlow)
-			}
-			last = fp
-			sleep = jitter(interval, 0.1)
 		}
-		now := w.clock.Now()
-		if !now.Before(deadline) {
-			return w.timedOut(ctx, svc, timeout)
-		}
-		sleep = max(sleep, bucket.wait(now))
-		if now.Add(sleep).After(deadline) {
-			sleep = deadline.Sub(now)
-		}
-		if err := w.clock.Sleep(ctx, sleep); err != nil {
-			if cut() {
-				return w.timedOut(ctx, svc, timeout)
-			}
-			return nil, fmt.Errorf("waiting for deployment %s: %w", w.id(), err)
-		}
+	}
+	return &WaitResult{
+		Outcome:                 OutcomeSucceeded,
+		DeploymentID:            w.id(),
+		ServiceDeploymentArn:    w.sdArn,
+		ServiceDeploymentStatus: w.sdStatus,
+		TaskDefinition:          aws.ToString(w.dep.TaskDefinition),
+		RunningTaskDefinition:   aws.ToString(w.dep.TaskDefinition),
+		Polls:                   w.polls,
+		Elapsed:                 w.clock.Now().Sub(w.start),
 	}
 }
 
@@ -451,10 +581,7 @@ func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool
 		if !completed {
 			return nil, false, nil
 		}
-		succeeded, running := []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusSuccessful}, []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress}
-		if w.sdRollback {
-			succeeded, running = []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackSuccessful}, []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress}
-		}
+		succeeded, running := w.sdOutcomeStatuses()
 		switch sd := w.describeServiceDeployment(ctx); {
 		case sd == nil, slices.Contains(succeeded, sd.Status):
 		case slices.Contains(running, sd.Status):
@@ -557,27 +684,6 @@ func (w *waiter) result(s *types.Service, o Outcome) *WaitResult {
 	}
 }
 
-// hot reports whether the deployment is where things happen soon: all its
-// tasks run (health checks and draining remain), or tasks have failed.
-func (w *waiter) hot(s *types.Service) bool {
-	d := findDeployment(s, w.id())
-	if d == nil {
-		return true
-	}
-	if d.FailedTasks > 0 {
-		return true
-	}
-	if d.RunningCount != d.DesiredCount || d.PendingCount > 0 {
-		return false
-	}
-	for _, o := range s.Deployments {
-		if aws.ToString(o.Id) != w.id() && (o.RunningCount > 0 || o.PendingCount > 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // fingerprint summarises what a poll shows, to tell whether it changed.
 func fingerprint(s *types.Service) string {
 	var b strings.Builder
@@ -620,7 +726,7 @@ func (w *waiter) stream(events []types.ServiceEvent) {
 // start) within sdMatchWindow of the deployment's, the closest winning.
 // Errors are not fatal: without it Wait relies on the deployment's rollout
 // state alone.
-func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollback bool) {
+func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollback bool, list *ecs.ListServiceDeploymentsOutput) {
 	created := aws.ToTime(w.dep.CreatedAt)
 	near := func(t *time.Time) bool { return t != nil && t.Sub(created).Abs() <= sdMatchWindow }
 	list, err := w.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
@@ -629,7 +735,7 @@ func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollbac
 		MaxResults: aws.Int32(20), // newest first; DescribeServiceDeployments takes 20
 	})
 	if err != nil || len(list.ServiceDeployments) == 0 {
-		return "", false
+		return "", false, list
 	}
 	var arns []string
 	for _, b := range list.ServiceDeployments {
@@ -637,7 +743,7 @@ func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollbac
 	}
 	out, err := w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns})
 	if err != nil {
-		return "", false
+		return "", false, list
 	}
 	var revs []string
 	for _, sd := range out.ServiceDeployments {
@@ -650,13 +756,13 @@ func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollbac
 	}
 	slices.Sort(revs)
 	if revs = slices.Compact(revs); len(revs) == 0 {
-		return "", false
+		return "", false, list
 	}
 	taskDef := map[string]string{}
 	for chunk := range slices.Chunk(revs, 20) {
 		rv, err := w.api.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: chunk})
 		if err != nil {
-			return "", false
+			return "", false, list
 		}
 		for _, r := range rv.ServiceRevisions {
 			taskDef[aws.ToString(r.ServiceRevisionArn)] = aws.ToString(r.TaskDefinition)
@@ -680,7 +786,7 @@ func (w *waiter) findServiceDeployment(ctx context.Context) (arn string, rollbac
 			consider(sd, r.ServiceRevisionArn, r.StartedAt, true)
 		}
 	}
-	return arn, rollback
+	return arn, rollback, list
 }
 
 // sdMatchWindow bounds the gap between a deployment's creation and that of

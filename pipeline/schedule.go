@@ -1,0 +1,315 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// When Wait polls, and what.
+//
+// ECS ends a rolling deployment at a time the service's own make-up sets:
+// how long its tasks take to start and pass their health checks, and how
+// long its load balancer drains the old ones. The same service's previous
+// deployments took about as long, and its service deployment history
+// (ListServiceDeployments) keeps when each started and finished. So Wait
+// reads the durations of the last historySamples successful deployments
+// (not the service's creation, which had nothing to replace) and expects
+// the end between the shortest less a pad and the longest plus it
+// (endWindow). Before that window it polls every pollSlow, to stream the
+// events and notice failures; in it, every pollDense; past it (the history
+// was wrong) it follows what changes as without history.
+//
+// Without history (a service's first deployment, or no service deployment
+// API) it polls pollFast after any visible change or while only draining
+// remains, and otherwise slows down by half each poll to pollSlow.
+//
+// A poll is a DescribeServices call, except while the end is due (in the
+// window, or draining without history), when it is a
+// DescribeServiceDeployments call on the followed service deployment: it
+// is the authoritative outcome, so its SUCCESSFUL ends the wait at once
+// with no confirming read, and a stale DescribeServices (reads are
+// eventually consistent) cannot delay it. A service deployment that
+// failed or is rolling back is read again through DescribeServices for
+// the reasons.
+//
+// Failed tasks make the next failure (which may trip the circuit breaker)
+// due at a predictable time: tasks of one revision fail at about the same
+// age. Wait measures, from below, how long the first failed task was
+// RUNNING (it became RUNNING by the poll that showed it running, and
+// failed after the poll before the one that showed the failure), then
+// watches for a replacement to run (ECS throttles relaunches after
+// failures, so this may take a while) and polls every pollFailure from
+// just before that time in RUNNING has passed again. Tasks that fail
+// before they run are predicted by their whole lifetime instead.
+const (
+	historySamples = 5
+	pollDense      = 1400 * time.Millisecond
+	pollDenseMax   = 2 * time.Second
+	pollSparseMax  = 8 * time.Second
+	// pollFailure is the interval while a failure that may trip the
+	// circuit breaker is due: with its jitter, under a second.
+	pollFailure = 900 * time.Millisecond
+)
+
+// endWindow is when the service's previous deployments say the followed
+// one ends, measured from its start.
+type endWindow struct {
+	lo, hi  time.Duration
+	typical time.Duration // the median
+	sparse  time.Duration // between polls before the window
+	spacing time.Duration // between polls in the window
+	samples int
+}
+
+// readHistory sets w.window from the service's recent successful
+// deployments; it leaves it nil when there are none or they cannot be
+// read. list is the ListServiceDeployments answer already read, if any.
+func (w *waiter) readHistory(ctx context.Context, list *ecs.ListServiceDeploymentsOutput) {
+	if w.sdArn == "" || w.sdRollback {
+		return // a rollback's duration is not a deployment's
+	}
+	if list == nil {
+		out, err := w.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+			Cluster:    aws.String(w.cluster),
+			Service:    aws.String(w.service),
+			MaxResults: aws.Int32(20), // newest first
+		})
+		if err != nil {
+			return
+		}
+		list = out
+	}
+	briefs := list.ServiceDeployments
+	if list.NextToken == nil && len(briefs) > 0 {
+		// The whole history is listed: its oldest is the service's
+		// creation, which started tasks without replacing any.
+		briefs = briefs[:len(briefs)-1]
+	}
+	var ds []time.Duration
+	for _, b := range briefs {
+		if aws.ToString(b.ServiceDeploymentArn) == w.sdArn || b.Status != types.ServiceDeploymentStatusSuccessful || b.FinishedAt == nil {
+			continue
+		}
+		start := b.StartedAt
+		if start == nil {
+			start = b.CreatedAt
+		}
+		if start == nil || b.FinishedAt.Before(*start) {
+			continue
+		}
+		ds = append(ds, b.FinishedAt.Sub(*start))
+		if len(ds) == historySamples {
+			break
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	w.window = newEndWindow(ds)
+}
+
+// newEndWindow is the window the durations ds of previous deployments
+// predict: from the shortest to the longest, padded by 5% of the median
+// (at least 1 s), or with fewer than three samples by 15% (at least 2 s).
+func newEndWindow(ds []time.Duration) *endWindow {
+	ds = slices.Sorted(slices.Values(ds))
+	med := ds[len(ds)/2]
+	pad := max(time.Second, med/20)
+	if len(ds) < 3 {
+		pad = max(2*time.Second, med*15/100)
+	}
+	return &endWindow{
+		typical: med,
+		lo:      ds[0] - pad,
+		sparse:  min(max(pollSlow, (ds[0]-pad)/5), pollSparseMax),
+		hi:      ds[len(ds)-1] + pad,
+		spacing: min(max(pollDense, med/25), pollDenseMax),
+		samples: len(ds),
+	}
+}
+
+// gridOffset is how long after the typical end a poll falls.
+const gridOffset = 200 * time.Millisecond
+
+// grid returns the first time of the window's poll grid not before age.
+func (win *endWindow) grid(age time.Duration) time.Duration {
+	at := win.typical + gridOffset
+	if age <= at {
+		return at - (at-age)/win.spacing*win.spacing
+	}
+	return at + (age-at+win.spacing-1)/win.spacing*win.spacing
+}
+
+// tasksSeen records what a read at now showed of the followed
+// deployment's tasks: how many run and how many failed so far; prev is the
+// time of the poll before it.
+func (w *waiter) tasksSeen(running, failed int32, now, prev time.Time) {
+	if prev.IsZero() || prev.Before(w.depStart) {
+		prev = w.depStart
+	}
+	if running > w.running && w.runningBy.IsZero() {
+		// A task became RUNNING after prev, by now: the first since the
+		// start or the last failure, which fails first.
+		w.runningAfter, w.runningBy = prev, now
+	}
+	w.running = running
+	if failed <= w.failedTasks {
+		return
+	}
+	// A task failed after prev.
+	if w.failedTasks == 0 {
+		w.lifetime = prev.Sub(w.depStart)
+		if !w.runningBy.IsZero() {
+			w.runAge = max(prev.Sub(w.runningBy), 0)
+		}
+	}
+	w.failedTasks = failed
+	w.lastFailure = prev
+	w.runningAfter, w.runningBy = time.Time{}, time.Time{}
+}
+
+// nextFailure returns from when the next task failure is due and until
+// when it is worth waiting for closely. Tasks of one revision fail at
+// about the same age: once a replacement runs, the next failure is due
+// the first failed task's time in RUNNING after it; before (ECS throttles
+// relaunches after failures, and a task may fail before it runs), one
+// first task's lifetime after the last failure, at the earliest.
+func (w *waiter) nextFailure() (from, until time.Time) {
+	if !w.runningAfter.IsZero() && w.runAge > 0 {
+		due := w.runningAfter.Add(w.runAge)
+		return due.Add(-max(time.Second, w.runAge/10)), due.Add(max(15*time.Second, w.runAge/2))
+	}
+	due := w.lastFailure.Add(w.lifetime)
+	from = due.Add(-max(time.Second, w.lifetime/10))
+	if w.runAge > 0 {
+		// A replacement will show RUNNING first: wait for it.
+		if at := w.lastFailure.Add(w.runAge); at.After(from) {
+			from = at
+		}
+	}
+	return from, due.Add(max(30*time.Second, w.lifetime))
+}
+
+// plan decides, after a poll at now, how long to wait for the next one,
+// whether it reads the service deployment rather than the service, and
+// whether the wait is exact (on the window's grid) rather than jittered.
+// changed says whether the poll showed anything new; prev is the last
+// interval.
+func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (next time.Duration, sdPoll, exact bool) {
+	canSD := w.sdArn != "" && !w.sdPollOff && !w.sdEnded
+	if w.failedTasks > 0 {
+		from, until := w.nextFailure()
+		switch {
+		case now.Before(from):
+			gap := from.Sub(now)
+			return min(pollSlow, max(gap, pollFast)), canSD && gap <= pollSlow, false
+		case now.Before(until):
+			return pollFailure, canSD, false
+		}
+	}
+	age := now.Sub(w.depStart)
+	if win := w.window; win != nil && age <= win.hi {
+		if gap := win.lo - age; gap > win.sparse {
+			return win.sparse, false, false
+		}
+		// The window's first poll is at its start; then polls fall on a
+		// grid through the typical end (a moment after it), so that a
+		// deployment as long as the typical one is noticed at once.
+		next := win.lo
+		if next-age < win.spacing/2 {
+			next = win.grid(age + win.spacing/2)
+		}
+		return next - age, canSD, true
+	}
+	if w.draining {
+		// The longer draining has lasted, the longer it may last: poll
+		// every tenth of it, from pollFast to pollSlow.
+		if w.drainingSince.IsZero() {
+			w.drainingSince = now
+		}
+		return min(max(now.Sub(w.drainingSince)/10, pollFast), pollSlow), canSD, false
+	}
+	if changed {
+		return pollFast, false, false
+	}
+	return min(time.Duration(float64(prev)*pollGrowth), pollSlow), false, false
+}
+
+// draining reports whether, by the service, all the deployment's tasks run
+// and the other deployments have none left running or pending: only
+// health checks and draining remain before ECS completes it.
+func (w *waiter) serviceDraining(s *types.Service) bool {
+	d := findDeployment(s, w.id())
+	if d == nil {
+		return true
+	}
+	if d.RunningCount != d.DesiredCount || d.PendingCount > 0 {
+		return false
+	}
+	for _, o := range s.Deployments {
+		if aws.ToString(o.Id) != w.id() && (o.RunningCount > 0 || o.PendingCount > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *waiter) setDraining(d bool) {
+	if !d {
+		w.drainingSince = time.Time{}
+	}
+	w.draining = d
+}
+
+// sdDraining is serviceDraining by the service deployment's revisions.
+func sdDraining(sd *types.ServiceDeployment) bool {
+	t := sd.TargetServiceRevision
+	if t == nil || t.RunningTaskCount != t.RequestedTaskCount || t.PendingTaskCount > 0 {
+		return false
+	}
+	for _, r := range sd.SourceServiceRevisions {
+		if r.RunningTaskCount > 0 || r.PendingTaskCount > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sdFingerprint summarises what a service deployment read shows.
+func sdFingerprint(sd *types.ServiceDeployment) string {
+	var b strings.Builder
+	b.WriteString(string(sd.Status))
+	for _, r := range append([]types.ServiceRevisionSummary{ptrValue(sd.TargetServiceRevision)}, sd.SourceServiceRevisions...) {
+		fmt.Fprintf(&b, "|%d/%d/%d", r.RequestedTaskCount, r.RunningTaskCount, r.PendingTaskCount)
+	}
+	if cb := sd.DeploymentCircuitBreaker; cb != nil {
+		fmt.Fprintf(&b, "|%d", cb.FailureCount)
+	}
+	return b.String()
+}
+
+func ptrValue[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// sdOutcomeStatuses are the statuses of the followed service deployment
+// that mean success and that mean it goes on.
+func (w *waiter) sdOutcomeStatuses() (succeeded, running []types.ServiceDeploymentStatus) {
+	if w.sdRollback {
+		return []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackSuccessful},
+			[]types.ServiceDeploymentStatus{types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress}
+	}
+	return []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusSuccessful},
+		[]types.ServiceDeploymentStatus{types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusInProgress}
+}
