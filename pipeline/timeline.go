@@ -324,14 +324,14 @@ func (tl *DeployTimeline) Mermaid() string {
 		if tags != "" {
 			tags += ", "
 		}
-		fmt.Fprintf(&b, "    %s :%s%s, %s\n", mermaidLabel(label, 90), tags, from.UTC().Format(mermaidTime), to.UTC().Format(mermaidTime))
+		fmt.Fprintf(&b, "    %s :%s%s, %s\n", mermaidLabel(label, 100), tags, from.UTC().Format(mermaidTime), to.UTC().Format(mermaidTime))
 	}
 	milestone := func(label string, crit bool, at time.Time) {
 		tags := "milestone"
 		if crit {
 			tags = "crit, milestone"
 		}
-		fmt.Fprintf(&b, "    %s :%s, %s, 0s\n", mermaidLabel(label, 90), tags, at.UTC().Format(mermaidTime))
+		fmt.Fprintf(&b, "    %s :%s, %s, 0s\n", mermaidLabel(label, 120), tags, at.UTC().Format(mermaidTime))
 	}
 
 	roles := map[string][]TimelineTask{}
@@ -398,6 +398,8 @@ func (tl *DeployTimeline) Mermaid() string {
 	switch {
 	case !tl.FinishedAt.IsZero():
 		add(endLabel(tl.Status, tl.Outcome)+" - "+tl.Status, tl.Outcome != OutcomeSucceeded, tl.FinishedAt)
+	case tl.Status == "":
+		add(fmt.Sprintf("End not recorded - %s", tl.Outcome), tl.Outcome != OutcomeSucceeded, end)
 	default:
 		add(fmt.Sprintf("Not finished when read - %s %s", tl.Outcome, tl.Status), tl.Outcome != OutcomeSucceeded, end)
 	}
@@ -452,11 +454,15 @@ func (tl *DeployTimeline) Mermaid() string {
 				if t.failed() {
 					tags = "crit"
 				}
-				verb := "stopped"
-				if role.key == "old" && !t.failed() {
-					verb = "drained"
+				label := id + " stopped - " + t.StoppedReason
+				if m := scaledIn.FindStringSubmatch(t.StoppedReason); m != nil && !t.failed() {
+					verb := "stopped"
+					if role.key == "old" {
+						verb = "drained"
+					}
+					label = id + " " + verb + " - scaled in by deployment " + shortID(m[1])
 				}
-				bar(id+" "+verb+" - "+t.StoppedReason, tags, stop, to)
+				bar(label, tags, stop, to)
 			}
 		}
 	}
@@ -468,6 +474,7 @@ func (tl *DeployTimeline) Mermaid() string {
 		}
 		for _, e := range evs {
 			msg := strings.TrimPrefix(e.Message, "(service "+tl.Service+") ")
+			msg = taskInEvent.ReplaceAllString(msg, "(task $1)")
 			crit := strings.Contains(msg, "failed") || strings.Contains(msg, "rolling back") || strings.Contains(msg, "unhealthy")
 			milestone(msg, crit, e.Time)
 		}
@@ -524,6 +531,7 @@ func shortID(id string) string {
 // never starting with a keyword.
 func mermaidLabel(s string, max int) string {
 	s = arnPrefix.ReplaceAllString(s, "") // the resource says enough
+	s = targetGroup.ReplaceAllString(s, "$1")
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case ':':
@@ -549,8 +557,20 @@ func mermaidLabel(s string, max int) string {
 	return s
 }
 
-// arnPrefix is the arn:PARTITION:SERVICE:REGION:ACCOUNT: of an ARN.
-var arnPrefix = regexp.MustCompile(`arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:[0-9]*:`)
+// scaledIn is the stopped reason of a task the scheduler stopped for a
+// deployment, and taskInEvent a task named in a service event, with the
+// first 8 characters of its id.
+var (
+	scaledIn    = regexp.MustCompile(`^Scaling activity initiated by \(deployment ([^)]+)\)`)
+	taskInEvent = regexp.MustCompile(`\(task ([0-9a-f]{8})[0-9a-f]{24}\)`)
+)
+
+// arnPrefix is the arn:PARTITION:SERVICE:REGION:ACCOUNT: of an ARN and
+// targetGroup is a target group's resource, targetgroup/NAME/ID.
+var (
+	arnPrefix   = regexp.MustCompile(`arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:[0-9]*:`)
+	targetGroup = regexp.MustCompile(`targetgroup/([^/ )]+)/[0-9a-f]+`)
+)
 
 // ganttKeywords start the statements of a gantt chart, case-insensitively.
 var ganttKeywords = map[string]bool{
