@@ -109,6 +109,9 @@ type TimelineTask struct {
 	StoppedAt      time.Time
 	StopCode       string
 	StoppedReason  string
+	// Exit is the first container that exited non-zero or with a
+	// reason, as "NAME exit CODE REASON"; empty when none did.
+	Exit string
 }
 
 // Timeline reads, after a deployment, what ECS recorded of it: the
@@ -251,6 +254,7 @@ func Timeline(ctx context.Context, api TimelineAPI, res *DeployResult, opts Time
 			}
 			tl.Events = append(tl.Events, Event{Time: at, Message: aws.ToString(e.Message)})
 		}
+		slices.Reverse(tl.Events) // ECS lists the newest first; keep the order of equal times
 		slices.SortStableFunc(tl.Events, func(a, b Event) int { return a.Time.Compare(b.Time) })
 	}
 	return tl, nil
@@ -267,7 +271,21 @@ func firstTime(ts ...*time.Time) time.Time {
 
 func timelineTask(t types.Task) TimelineTask {
 	arn := aws.ToString(t.TaskArn)
+	exit := ""
+	for _, c := range t.Containers {
+		if code := c.ExitCode; (code != nil && *code != 0) || aws.ToString(c.Reason) != "" {
+			exit = aws.ToString(c.Name)
+			if code != nil {
+				exit += fmt.Sprintf(" exit %d", *code)
+			}
+			if r := aws.ToString(c.Reason); r != "" {
+				exit += " " + r
+			}
+			break
+		}
+	}
 	return TimelineTask{
+		Exit:           exit,
 		ID:             arn[strings.LastIndexByte(arn, '/')+1:],
 		TaskDefinition: shortTaskDefinition(aws.ToString(t.TaskDefinitionArn)),
 		StartedBy:      aws.ToString(t.StartedBy),
@@ -374,7 +392,7 @@ func (tl *DeployTimeline) Mermaid() string {
 		add(fmt.Sprintf("Last new task running - %d running, %d HEALTHY at the end", running, healthy), false, last.StartedAt)
 	}
 	if failed != nil {
-		add("First new task failed - "+failed.StoppedReason, true, failed.stopAt())
+		add("First new task failed - "+failed.reason(), true, failed.stopAt())
 	}
 	if !tl.RollbackAt.IsZero() {
 		add("Rollback started - "+tl.RollbackReason, true, tl.RollbackAt)
@@ -397,7 +415,11 @@ func (tl *DeployTimeline) Mermaid() string {
 	}
 	switch {
 	case !tl.FinishedAt.IsZero():
-		add(endLabel(tl.Status, tl.Outcome)+" - "+tl.Status, tl.Outcome != OutcomeSucceeded, tl.FinishedAt)
+		label := endLabel(tl.Status, tl.Outcome) + " - " + tl.Status
+		if tl.StatusReason != "" {
+			label += " - " + tl.StatusReason
+		}
+		add(label, tl.Outcome != OutcomeSucceeded, tl.FinishedAt)
 	case tl.Status == "":
 		add(fmt.Sprintf("End not recorded - %s", tl.Outcome), tl.Outcome != OutcomeSucceeded, end)
 	default:
@@ -454,7 +476,7 @@ func (tl *DeployTimeline) Mermaid() string {
 				if t.failed() {
 					tags = "crit"
 				}
-				label := id + " stopped - " + t.StoppedReason
+				label := id + " stopped - " + t.reason()
 				if m := scaledIn.FindStringSubmatch(t.StoppedReason); m != nil && !t.failed() {
 					verb := "stopped"
 					if role.key == "old" {
@@ -508,6 +530,15 @@ func (t TimelineTask) failed() bool {
 	}
 	return t.StopCode != "ServiceSchedulerInitiated" && t.StopCode != "UserInitiated" ||
 		strings.Contains(t.StoppedReason, "health check")
+}
+
+// reason is why the task stopped: its stopped reason, and the container
+// that exited when one did.
+func (t TimelineTask) reason() string {
+	if t.Exit == "" {
+		return t.StoppedReason
+	}
+	return t.StoppedReason + " (" + t.Exit + ")"
 }
 
 // stopAt is when the task began to stop, zero if it has not.

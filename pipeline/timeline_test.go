@@ -348,21 +348,52 @@ type mermaidTask struct {
 	Crit          bool
 }
 
+// stoppedTimelineDeploy deploys web:2 whose tasks run out of memory, with
+// a circuit breaker that does not roll back.
+func stoppedTimelineDeploy(t *testing.T) (*deployEnv, *pipeline.DeployResult) {
+	e := newDeployEnv(t, map[string]string{"CB_ROLLBACK": "false"})
+	e.srv.SetBehavior("registry.example.com/web:v2", ecssim.ExitsWith(137, "OutOfMemoryError: Container killed due to memory usage", 5*time.Second))
+	res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil)})
+	if !errors.Is(err, pipeline.ErrDeploymentFailed) {
+		t.Fatalf("Deploy: %v, want ErrDeploymentFailed", err)
+	}
+	return e, res
+}
+
+func TestTimelineMarkdownFailedWithoutRollback(t *testing.T) {
+	e, res := stoppedTimelineDeploy(t)
+	sd, _ := e.records(res)
+	block, lines := mermaidBlock(t, res.Markdown())
+	t.Logf("\n%s", block)
+	ms := milestones(t, lines)
+	if _, m := milestone(t, ms, "First new task failed - Essential container in task exited (app exit 137 OutOfMemoryError∶ Container killed"); !m.crit {
+		t.Errorf("failure not crit: %+v", m)
+	}
+	if at, m := milestone(t, ms, "Stopped - STOPPED"); !m.crit || !sameSecond(at, aws.ToTime(sd.FinishedAt)) {
+		t.Errorf("end %+v, service deployment finished %s", m, aws.ToTime(sd.FinishedAt))
+	}
+	if slices.ContainsFunc(lines, func(l ganttLine) bool { return strings.HasPrefix(l.section, "Rollback") }) {
+		t.Error("a rollback section without a rollback")
+	}
+}
+
 func TestTimelineMermaidParses(t *testing.T) {
 	_, healthy := healthyTimelineDeploy(t)
 	_, failed := rolledBackTimelineDeploy(t)
+	_, stopped := stoppedTimelineDeploy(t)
 	hb, hl := mermaidBlock(t, healthy.Markdown())
 	fb, fl := mermaidBlock(t, failed.Markdown())
+	sb, sl := mermaidBlock(t, stopped.Markdown())
 	if dir := os.Getenv("TIMELINE_MMD_DIR"); dir != "" {
 		// For pipeline/testdata/timeline/render.sh: pictures of both.
-		for name, b := range map[string]string{"healthy": hb, "rolled-back": fb} {
+		for name, b := range map[string]string{"healthy": hb, "rolled-back": fb, "stopped": sb} {
 			if err := os.WriteFile(filepath.Join(dir, name+".mmd"), []byte(b), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	read := checkMermaid(t, map[string]string{"healthy": hb, "failed": fb})
-	for name, lines := range map[string][]ganttLine{"healthy": hl, "failed": fl} {
+	read := checkMermaid(t, map[string]string{"healthy": hb, "failed": fb, "stopped": sb})
+	for name, lines := range map[string][]ganttLine{"healthy": hl, "failed": fl, "stopped": sl} {
 		tasks := read[name]
 		if len(tasks) != len(lines) {
 			t.Errorf("%s: Mermaid read %d tasks, the block has %d", name, len(tasks), len(lines))
