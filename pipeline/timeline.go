@@ -484,6 +484,12 @@ func (tl *DeployTimeline) Mermaid() string {
 					}
 					label = id + " " + verb + " - scaled in by deployment " + shortID(m[1])
 				}
+				if !to.After(stop) {
+					// Stopped at once (an exit, a failed start): a bar of
+					// no length would not show.
+					milestone(label, tags == "crit", stop)
+					continue
+				}
 				bar(label, tags, stop, to)
 			}
 		}
