@@ -3,7 +3,6 @@ package pipeline
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -39,6 +38,11 @@ type TimelineOptions struct {
 // maxTimelineTasks is how many tasks each section of the picture draws,
 // the earliest first; the others are counted in the section's last row.
 const maxTimelineTasks = 20
+
+// maxTimelinePages bounds the ListTasks pages (of 100) Timeline reads of
+// running and of stopped tasks: ECS keeps a busy service's stopped tasks
+// for an hour.
+const maxTimelinePages = 5
 
 // maxTimelineEvents is how many service events the picture draws, the
 // latest.
@@ -81,9 +85,10 @@ type DeployTimeline struct {
 	// ReadAt is when the timeline was read.
 	ReadAt time.Time
 	// Tasks are the deployment's tasks (Role "new"), the tasks it
-	// replaced that stopped or were stopping since it started ("old"),
-	// and tasks other deployments (a rollback) started since ("rollback"),
-	// oldest first.
+	// replaced that stopped or were stopping since it started, or still
+	// run after a deployment that did not succeed ("old"), and tasks
+	// other deployments (a rollback) started since ("rollback"), oldest
+	// first.
 	Tasks []TimelineTask
 	// Events are the service events since the deployment started, oldest
 	// first.
@@ -120,7 +125,8 @@ type TimelineTask struct {
 // deployment res.DeploymentID and those created or stopped since it
 // started. It makes one DescribeServiceDeployments, one DescribeServices,
 // a ListTasks per page of running and of stopped tasks (two for up to 100
-// of each) and one DescribeTasks per 100 tasks; throttled and transient
+// of each, at most maxTimelinePages of each) and one DescribeTasks per 100
+// tasks; throttled and transient
 // errors are retried on the options' clock within its RetryBudget. What
 // it cannot read becomes a note when something else could be read.
 func Timeline(ctx context.Context, api TimelineAPI, res *DeployResult, opts TimelineOptions) (*DeployTimeline, error) {
@@ -182,7 +188,11 @@ func Timeline(ctx context.Context, api TimelineAPI, res *DeployResult, opts Time
 	var arns []string
 	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
 		in := &ecs.ListTasksInput{Cluster: aws.String(res.Cluster), ServiceName: aws.String(res.Service), DesiredStatus: status}
-		for {
+		for page := 1; ; page++ {
+			if page > maxTimelinePages {
+				tl.Notes = append(tl.Notes, fmt.Sprintf("only the first %d %s tasks were read", (page-1)*100, strings.ToLower(string(status))))
+				break
+			}
 			var out *ecs.ListTasksOutput
 			if err := call(func() (err error) { out, err = api.ListTasks(ctx, in); return err }); err != nil {
 				tl.Notes = append(tl.Notes, fmt.Sprintf("%s tasks not listed: %v", strings.ToLower(string(status)), err))
@@ -220,7 +230,11 @@ func Timeline(ctx context.Context, api TimelineAPI, res *DeployResult, opts Time
 		}
 	}
 	if tl.StartedAt.IsZero() {
-		return tl, errors.Join(fmt.Errorf("timeline of deployment %s: no record of when it started", res.DeploymentID), errors.New(strings.Join(tl.Notes, "; ")))
+		err := fmt.Errorf("timeline of deployment %s: no record of when it started", res.DeploymentID)
+		if len(tl.Notes) > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.Join(tl.Notes, "; "))
+		}
+		return tl, err
 	}
 	for _, t := range tasks {
 		tt := timelineTask(t)
@@ -431,7 +445,11 @@ func (tl *DeployTimeline) Mermaid() string {
 		milestone(m.label, m.crit, m.at)
 	}
 
-	for _, role := range []struct{ key, name string }{{"new", "New tasks"}, {"old", "Old tasks"}, {"rollback", "Rollback tasks"}} {
+	others := "Rollback tasks"
+	if tl.RollbackAt.IsZero() {
+		others = "Other deployments' tasks"
+	}
+	for _, role := range []struct{ key, name string }{{"new", "New tasks"}, {"old", "Old tasks"}, {"rollback", others}} {
 		ts := roles[role.key]
 		if len(ts) == 0 {
 			continue

@@ -444,3 +444,29 @@ func TestTimelineWithoutServiceDeployment(t *testing.T) {
 		t.Errorf("NoTimeline: timeline %v, %d DescribeServiceDeployments", res.Timeline, len(e.calls("DescribeServiceDeployments")))
 	}
 }
+
+// TestTimelineManyTasks: a section draws at most 20 tasks and counts the
+// others; the block still parses (TestTimelineMermaidParses covers the
+// parser) and the calls stay few.
+func TestTimelineManyTasks(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	res, err := pipeline.Deploy(e.ctx, e.ecs, e.cfg, pipeline.DeployOptions{Wait: e.waitOpts(nil), DesiredCount: aws.Int32(30)})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	_, lines := mermaidBlock(t, res.Markdown())
+	var more []string
+	rows := map[string]int{}
+	for _, l := range lines {
+		rows[l.section]++
+		if strings.HasPrefix(l.label, "and ") {
+			more = append(more, l.section+": "+l.label)
+		}
+	}
+	if !slices.Equal(more, []string{"New tasks web∶2: and 10 more tasks"}) || rows["New tasks web∶2"] != 20*2+1 {
+		t.Errorf("rows %v, counted %q", rows, more)
+	}
+	if res.Timeline.Calls != 5 || len(res.Timeline.Tasks) != 32 {
+		t.Errorf("%d calls, %d tasks", res.Timeline.Calls, len(res.Timeline.Tasks))
+	}
+}
