@@ -73,6 +73,9 @@ type DeployOptions struct {
 	RunBeforeContainer string
 	// Wait configures waiting for the deployment.
 	Wait WaitOptions
+	// NoTimeline skips reading the deployment's timeline (Timeline) once
+	// it ended; DeployResult.Timeline stays nil.
+	NoTimeline bool
 }
 
 // DeployResult is what Deploy did.
@@ -102,6 +105,10 @@ type DeployResult struct {
 	Migration *RunResult
 	// Wait is the waiting result, nil when not waited.
 	Wait *WaitResult
+	// Timeline is what ECS recorded of the deployment, read once it ended
+	// (succeeded or not); nil when not waited or with NoTimeline. Markdown
+	// draws it.
+	Timeline *DeployTimeline
 }
 
 // Deploy deploys the config's service the ecspresso way: render the task
@@ -277,9 +284,28 @@ func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 	}
 	if err != nil {
 		res.Reason = err.Error()
+		res.readTimeline(ctx, api, opts)
 		return res, fmt.Errorf("deploying %s: %w", shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
+	res.readTimeline(ctx, api, opts)
 	return res, nil
+}
+
+// readTimeline sets r.Timeline, spending at most timelineBudget on it and
+// timelineRetryBudget on pauses before retries: the picture is worth a few
+// reads, never a long wait. A timeline that cannot be read carries the
+// reason in its notes.
+func (r *DeployResult) readTimeline(ctx context.Context, api TimelineAPI, opts DeployOptions) {
+	if opts.NoTimeline || r.DeploymentID == "" || ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timelineBudget)
+	defer cancel()
+	tl, err := Timeline(ctx, api, r, TimelineOptions{Clock: opts.Wait.Clock, RetryBudget: timelineRetryBudget})
+	if err != nil {
+		tl.Notes = append(tl.Notes, err.Error())
+	}
+	r.Timeline = tl
 }
 
 // deploymentStrategy is the strategy the update deploys with: the one the
@@ -643,6 +669,14 @@ func (r *DeployResult) Markdown() string {
 	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", r.Reason)
+	}
+	if tl := r.Timeline; tl != nil {
+		if !tl.StartedAt.IsZero() {
+			fmt.Fprintf(&b, "\n```mermaid\n%s```\n", tl.Mermaid())
+		}
+		for _, n := range tl.Notes {
+			fmt.Fprintf(&b, "\n_Timeline: %s_\n", n)
+		}
 	}
 	return b.String()
 }
