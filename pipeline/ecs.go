@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -133,36 +131,6 @@ func primaryDeployment(s *types.Service) *types.Deployment {
 	return nil
 }
 
-// transient reports whether err is throttling, a server error or a broken
-// connection: worth waiting out rather than failing a deploy for.
-func transient(ctx context.Context, err error) bool {
-	if err == nil || ctx.Err() != nil {
-		return false
-	}
-	var quota ratelimit.QuotaExceededError
-	if errors.As(err, &quota) {
-		return true // the SDK's own retry budget ran out, most likely while throttled
-	}
-	if isThrottle(err) {
-		return true
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultServer {
-		return true
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
-}
-
-// isThrottle reports whether err is a throttling error ("Rate exceeded").
-func isThrottle(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	_, ok := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]
-	return ok
-}
-
 // expiredCredentials reports whether err says the request's credentials
 // (a session token) have expired.
 func expiredCredentials(err error) bool {
@@ -175,42 +143,4 @@ func expiredCredentials(err error) bool {
 		return true
 	}
 	return false
-}
-
-// throttleRetryer lets the SDK retry a call only when it was throttled,
-// which guarantees it was not applied. A 5xx or a reset connection may have
-// applied an UpdateService, and repeating it blindly could start a second
-// deployment.
-type throttleRetryer struct{ aws.Retryer }
-
-func (r throttleRetryer) IsErrorRetryable(err error) bool {
-	return isThrottle(err) && r.Retryer.IsErrorRetryable(err)
-}
-
-// retryOnlyThrottling is an ecs.Options function for mutating calls.
-func retryOnlyThrottling(o *ecs.Options) {
-	if o.Retryer != nil {
-		o.Retryer = throttleRetryer{o.Retryer}
-	}
-}
-
-// maxCallAttempts bounds how often Deploy makes one call: with
-// errorBackoff's pauses, eight attempts span about two minutes.
-const maxCallAttempts = 8
-
-// retrying calls f until it succeeds, fails with an error retry rejects or
-// has been tried maxCallAttempts times, pausing errorBackoff on clock in
-// between. The SDK's own retries (three attempts, backoff of a second or
-// two) give up within a throttling burst that parallel deploys easily
-// cause; this outlasts it.
-func retrying[T any](ctx context.Context, clock Clock, retry func(error) bool, f func() (T, error)) (T, error) {
-	for n := 1; ; n++ {
-		v, err := f()
-		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) {
-			return v, err
-		}
-		if clock.Sleep(ctx, errorBackoff(n)) != nil {
-			return v, err
-		}
-	}
 }

@@ -57,8 +57,6 @@ const (
 	pollRate        = 1.0 / 3
 	pollBurst       = 60
 	pollInitial     = 20
-	errBackoffBase  = 2 * time.Second
-	errBackoffMax   = 30 * time.Second
 	maxMissingPolls = 3
 )
 
@@ -66,32 +64,6 @@ const (
 // how the deployment ended (its status, the stopped tasks' reasons),
 // whatever fails: the timeout is a hard bound.
 const postDeadlineGrace = 5 * time.Second
-
-// Clock tells the time and sleeps. Wait uses it for its intervals and its
-// deadline; tests substitute a simulated clock.
-type Clock interface {
-	Now() time.Time
-	// Sleep pauses for d or until ctx is done, returning ctx.Err() then.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Sleep waits for d or until ctx is done.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Outcome says how a deployment ended, or what a verb did.
 type Outcome string
@@ -818,33 +790,6 @@ func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
 	return st
 }
 
-// patientTaskReader retries each call's transient errors: the reasons are
-// what a failed deploy's message is for, and one call in a throttled
-// stretch should not lose them.
-type patientTaskReader struct {
-	api   TaskReader
-	clock Clock
-	until time.Time
-}
-
-// patientTasks is a patientTaskReader that retries for up to d on clock:
-// the bound of a read that no deploy deadline limits.
-func patientTasks(api TaskReader, clock Clock, d time.Duration) patientTaskReader {
-	return patientTaskReader{api, clock, clock.Now().Add(d)}
-}
-
-func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
-		return p.api.ListTasks(ctx, in, optFns...)
-	})
-}
-
-func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
-		return p.api.DescribeTasks(ctx, in, optFns...)
-	})
-}
-
 // listStoppedTasks reads up to 100 stopped tasks a deployment started.
 func listStoppedTasks(ctx context.Context, api TaskReader, cluster, deploymentID string) ([]StoppedTasks, error) {
 	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{
@@ -936,30 +881,6 @@ func (b *tokenBucket) wait(now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / pollRate * float64(time.Second))
-}
-
-// retryingUntil is retrying that neither retries nor sleeps past until
-// on clock.
-func retryingUntil[T any](ctx context.Context, clock Clock, until time.Time, retry func(error) bool, f func() (T, error)) (T, error) {
-	for n := 1; ; n++ {
-		v, err := f()
-		now := clock.Now()
-		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) || !now.Before(until) {
-			return v, err
-		}
-		if clock.Sleep(ctx, min(errorBackoff(n), until.Sub(now))) != nil {
-			return v, err
-		}
-	}
-}
-
-// errorBackoff is the pause after the nth transient error in a row:
-// exponential from errBackoffBase up to errBackoffMax, with full jitter
-// over its upper half.
-func errorBackoff(n int) time.Duration {
-	d := errBackoffBase << min(n-1, 8)
-	d = min(d, errBackoffMax)
-	return d/2 + rand.N(d/2+1)
 }
 
 // jitter spreads d by ±f.
