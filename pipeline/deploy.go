@@ -320,12 +320,6 @@ func deploymentStrategy(svc *types.Service, update *ecs.UpdateServiceInput) type
 	return ""
 }
 
-// ErrUpdateNotApplied is returned (wrapped) when UpdateService got no
-// clear answer (a 5xx, a broken connection) and the service shows no new
-// deployment of the task definition. Deploy never repeats such a call: it
-// may have been applied, and a second one would start a second deployment.
-var ErrUpdateNotApplied = errors.New("service update not applied")
-
 // updateApplied decides, after UpdateService failed with err, whether the
 // update was applied anyway: a 5xx or a reset connection may come after
 // ECS started the deployment. It reads the service (retrying transient

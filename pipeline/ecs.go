@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 )
 
 // ServiceDescriber is the part of the ECS client that reads services.
@@ -85,15 +84,6 @@ type ECSAPI interface {
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 }
 
-// ErrServiceNotFound is returned (wrapped) when the config's service does
-// not exist or is no longer ACTIVE.
-var ErrServiceNotFound = errors.New("service not found")
-
-// ErrClusterNotFound is returned (wrapped, with ErrServiceNotFound) when
-// the config's cluster does not exist: Deploy creates a missing service,
-// never a missing cluster's.
-var ErrClusterNotFound = errors.New("no such cluster")
-
 // describeService reads one ACTIVE service, with the optional fields
 // named in include (TAGS).
 func describeService(ctx context.Context, api ServiceDescriber, cluster, service string, include ...types.ServiceField) (*types.Service, error) {
@@ -129,18 +119,4 @@ func primaryDeployment(s *types.Service) *types.Deployment {
 		}
 	}
 	return nil
-}
-
-// expiredCredentials reports whether err says the request's credentials
-// (a session token) have expired.
-func expiredCredentials(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "ExpiredTokenException", "ExpiredToken":
-		return true
-	}
-	return false
 }

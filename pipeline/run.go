@@ -96,10 +96,6 @@ type RunResult struct {
 	Traces []*TaskTrace
 }
 
-// ErrTaskFailed is returned (wrapped) when a task of Run stopped with an
-// essential container that exited non-zero or never ran.
-var ErrTaskFailed = errors.New("task failed")
-
 // Polling of Run's wait: from runPollMin, growing by half each poll up to
 // runPollMax.
 const (
