@@ -9,12 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// CreateAPI is what Create calls.
-type CreateAPI interface {
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-	CreateService(ctx context.Context, in *ecs.CreateServiceInput, optFns ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error)
-}
-
 // CreateOptions configures Create.
 type CreateOptions struct {
 	// ImageOverrides maps container names to images set in the rendered

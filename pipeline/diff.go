@@ -15,12 +15,6 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 )
 
-// TaskDefinitionDescriber is the part of the ECS client that reads a running
-// task definition.
-type TaskDefinitionDescriber interface {
-	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
-}
-
 // DiffOptions configures DiffTaskDefinitions and DiffServiceDefinitions.
 type DiffOptions struct {
 	// FromFile and ToFile label the running and local sides in the diff
@@ -229,10 +223,4 @@ func diffNewService(ctx context.Context, cfg *Config, local *ecs.RegisterTaskDef
 	}
 	serviceDiff, err := DiffServiceDefinitions(map[string]any{}, sd.Body, DiffOptions{FromFile: none, ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags})
 	return out + serviceDiff, err
-}
-
-// DiffAPI is what DiffService calls.
-type DiffAPI interface {
-	ServiceDescriber
-	TaskDefinitionDescriber
 }

@@ -5,13 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
-
-// RegisterAPI is what Register calls.
-type RegisterAPI interface {
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-}
 
 // RegisterOptions configures Register.
 type RegisterOptions struct {

@@ -15,19 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// RunAPI is the part of the ECS client that Run calls.
-type RunAPI interface {
-	TraceAPI
-	TaskStopper
-	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-}
-
-// TaskStopper is the part of the ECS client that stops tasks.
-type TaskStopper interface {
-	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
-}
-
 // RunOptions configures Run. The zero value runs one task of the rendered
 // task definition, registered only when it differs from its family's
 // latest ACTIVE revision, and waits for it to stop.
