@@ -157,14 +157,11 @@ type DiffServiceOptions struct {
 // definition sets it, as only then does a deploy change it. It returns ""
 // when nothing would change, and changes nothing itself.
 func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffServiceOptions) (string, error) {
-	d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
+	defs, err := cfg.definitions(ctx, renderTask|anyImages, RenderOptions{ImageOverrides: opts.ImageOverrides})
 	if err != nil {
 		return "", err
 	}
-	local, err := TaskDefinitionInput(d)
-	if err != nil {
-		return "", err
-	}
+	local := defs.task
 	// Tags are read with the service so that unchanged tags show no diff
 	// (ecspresso diff.go compares the service's tags too).
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)

@@ -125,10 +125,11 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
 	var td *ecs.RegisterTaskDefinitionInput
 	if picked == 0 {
-		var err error
-		if td, _, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
+		defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
+		if err != nil {
 			return nil, fmt.Errorf("running task: %w", err)
 		}
+		td = defs.task
 	}
 	var include []types.ServiceField
 	if opts.PropagateTags == "SERVICE" {
