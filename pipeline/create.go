@@ -9,12 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// CreateAPI is what Create calls.
-type CreateAPI interface {
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-	CreateService(ctx context.Context, in *ecs.CreateServiceInput, optFns ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error)
-}
-
 // CreateOptions configures Create.
 type CreateOptions struct {
 	// ImageOverrides maps container names to images set in the rendered
@@ -46,19 +40,15 @@ func Create(ctx context.Context, api CreateAPI, cfg *Config, opts CreateOptions)
 	if cfg.ServiceDefinition == "" {
 		return nil, fmt.Errorf("creating: %s sets no service_definition", cfg.Path)
 	}
-	td, _, err := cfg.taskDefinitionInput(ctx, opts.ImageOverrides)
+	defs, err := cfg.definitions(ctx, renderTask|renderService, RenderOptions{ImageOverrides: opts.ImageOverrides})
 	if err != nil {
 		return nil, fmt.Errorf("creating: %w", err)
 	}
-	sd, _, err := cfg.serviceDefinitionInput(ctx)
+	in, err := createServiceInput(cfg, defs.service, opts.DesiredCount)
 	if err != nil {
 		return nil, fmt.Errorf("creating: %w", err)
 	}
-	in, err := createServiceInput(cfg, sd, opts.DesiredCount)
-	if err != nil {
-		return nil, fmt.Errorf("creating: %w", err)
-	}
-	res, _, err := create(ctx, api, td, in)
+	res, _, err := create(ctx, api, defs.task, in)
 	return res, err
 }
 

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // MaxTaskDefinitionSize is the largest task definition, in bytes of JSON,
@@ -433,4 +436,78 @@ func pruneObject(m map[string]any) map[string]any {
 		return out
 	}
 	return map[string]any{}
+}
+
+// definitionSet names the definitions Config.definitions renders.
+type definitionSet uint8
+
+const (
+	// renderTask: the task definition, with RenderOptions applied and
+	// every image checked to be a valid reference (checkImages).
+	renderTask definitionSet = 1 << iota
+	// renderService: the service definition.
+	renderService
+	// anyImages: with renderTask, images are not checked; Verify and
+	// DiffService report on them rather than refuse them.
+	anyImages
+)
+
+// definitions is what the config's definition files render and decode to.
+type definitions struct {
+	// task is the RegisterTaskDefinition input; nil without renderTask.
+	task *ecs.RegisterTaskDefinitionInput
+	// taskPath is the task definition file, for messages.
+	taskPath string
+	// service is the CreateService input; nil without renderService.
+	service *ecs.CreateServiceInput
+	// serviceBody is the rendered service definition, which says which
+	// fields it sets.
+	serviceBody map[string]any
+}
+
+// definitions renders the definitions want names, the task definition
+// first, and decodes them into the SDK inputs (TaskDefinitionInput,
+// ServiceDefinitionInput). Errors are the renderer's and decoder's own,
+// for the caller to wrap. Deploy, Create, Register, Run and Verify read
+// the definitions through it, and DiffService its task definition (it
+// compares the service definition as rendered, undecoded).
+func (c *Config) definitions(ctx context.Context, want definitionSet, opts RenderOptions) (*definitions, error) {
+	var defs definitions
+	if want&renderTask != 0 {
+		d, err := c.RenderTaskDefinition(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		if defs.task, err = TaskDefinitionInput(d); err != nil {
+			return nil, err
+		}
+		if want&anyImages == 0 {
+			if err := checkImages(d.Path, images(defs.task.ContainerDefinitions)); err != nil {
+				return nil, err
+			}
+		}
+		defs.taskPath = d.Path
+	}
+	if want&renderService != 0 {
+		d, err := c.RenderServiceDefinition(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if defs.service, err = ServiceDefinitionInput(d); err != nil {
+			return nil, err
+		}
+		defs.serviceBody = d.Body
+	}
+	return &defs, nil
+}
+
+// checkImages reports the first container whose image is not a valid
+// reference, which ECS would register and then fail to pull.
+func checkImages(path string, images map[string]string) error {
+	for _, n := range slices.Sorted(maps.Keys(images)) {
+		if _, err := name.ParseReference(images[n]); err != nil {
+			return fmt.Errorf("%s: container %q: image %q is not a valid image reference: %w", path, n, images[n], err)
+		}
+	}
+	return nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // DeployOptions configures Deploy. The zero value registers the rendered
@@ -144,14 +143,14 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition, LatestTaskDefinition or Revision")
 		}
 	} else {
-		var path string
-		var err error
-		if td, path, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
+		defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
+		if err != nil {
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
+		td = defs.task
 		res.Images = images(td.ContainerDefinitions)
 		if opts.RequireDigest {
-			if err := requireDigest(path, res.Images); err != nil {
+			if err := requireDigest(defs.taskPath, res.Images); err != nil {
 				return nil, fmt.Errorf("deploying: %w", err)
 			}
 		}
@@ -162,10 +161,11 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	var sd *ecs.CreateServiceInput
 	var sdBody map[string]any
 	if cfg.ServiceDefinition != "" && !opts.NoUpdateService {
-		var err error
-		if sd, sdBody, err = cfg.serviceDefinitionInput(ctx); err != nil {
+		defs, err := cfg.definitions(ctx, renderService, RenderOptions{})
+		if err != nil {
 			return nil, fmt.Errorf("deploying: %w", err)
 		}
+		sd, sdBody = defs.service, defs.serviceBody
 	}
 
 	clock := opts.Wait.Clock
@@ -320,12 +320,6 @@ func deploymentStrategy(svc *types.Service, update *ecs.UpdateServiceInput) type
 	return ""
 }
 
-// ErrUpdateNotApplied is returned (wrapped) when UpdateService got no
-// clear answer (a 5xx, a broken connection) and the service shows no new
-// deployment of the task definition. Deploy never repeats such a call: it
-// may have been applied, and a second one would start a second deployment.
-var ErrUpdateNotApplied = errors.New("service update not applied")
-
 // updateApplied decides, after UpdateService failed with err, whether the
 // update was applied anyway: a 5xx or a reset connection may come after
 // ECS started the deployment. It reads the service (retrying transient
@@ -393,11 +387,11 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 	if cfg.ServiceDefinition == "" {
 		return nil, fmt.Errorf("deploying: %w: service %q not found in cluster %q, and %s sets no service_definition to create it from", ErrServiceNotFound, cfg.Service, cfg.Cluster, cfg.Path)
 	}
-	sd, _, err := cfg.serviceDefinitionInput(ctx)
+	defs, err := cfg.definitions(ctx, renderService, RenderOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
-	in, err := createServiceInput(cfg, sd, opts.DesiredCount)
+	in, err := createServiceInput(cfg, defs.service, opts.DesiredCount)
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
@@ -603,38 +597,6 @@ func indentedJSON(v any) (string, error) {
 	return buf.String(), nil
 }
 
-// taskDefinitionInput renders the task definition with the image
-// overrides and decodes it for RegisterTaskDefinition, checking its images;
-// path is the definition file, for messages.
-func (c *Config) taskDefinitionInput(ctx context.Context, overrides map[string]string) (*ecs.RegisterTaskDefinitionInput, string, error) {
-	d, err := c.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: overrides})
-	if err != nil {
-		return nil, "", err
-	}
-	td, err := TaskDefinitionInput(d)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkImages(d.Path, images(td.ContainerDefinitions)); err != nil {
-		return nil, "", err
-	}
-	return td, d.Path, nil
-}
-
-// serviceDefinitionInput renders the service definition and decodes it,
-// also returning the rendered body (which says which fields it sets).
-func (c *Config) serviceDefinitionInput(ctx context.Context) (*ecs.CreateServiceInput, map[string]any, error) {
-	d, err := c.RenderServiceDefinition(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	sd, err := ServiceDefinitionInput(d)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sd, d.Body, nil
-}
-
 // images maps container names to images.
 func images(cds []types.ContainerDefinition) map[string]string {
 	m := map[string]string{}
@@ -688,17 +650,6 @@ func requireDigest(path string, images map[string]string) error {
 	for _, name := range names {
 		if _, digest, ok := strings.Cut(images[name], "@"); !ok || !strings.HasPrefix(digest, "sha256:") {
 			return fmt.Errorf("%s: container %q: image %q is not pinned by digest (want repository@sha256:... as publish prints it)", path, name, images[name])
-		}
-	}
-	return nil
-}
-
-// checkImages reports the first container whose image is not a valid
-// reference, which ECS would register and then fail to pull.
-func checkImages(path string, images map[string]string) error {
-	for _, n := range slices.Sorted(maps.Keys(images)) {
-		if _, err := name.ParseReference(images[n]); err != nil {
-			return fmt.Errorf("%s: container %q: image %q is not a valid image reference: %w", path, n, images[n], err)
 		}
 	}
 	return nil

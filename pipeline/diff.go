@@ -15,12 +15,6 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 )
 
-// TaskDefinitionDescriber is the part of the ECS client that reads a running
-// task definition.
-type TaskDefinitionDescriber interface {
-	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
-}
-
 // DiffOptions configures DiffTaskDefinitions and DiffServiceDefinitions.
 type DiffOptions struct {
 	// FromFile and ToFile label the running and local sides in the diff
@@ -163,14 +157,11 @@ type DiffServiceOptions struct {
 // definition sets it, as only then does a deploy change it. It returns ""
 // when nothing would change, and changes nothing itself.
 func DiffService(ctx context.Context, api DiffAPI, cfg *Config, opts DiffServiceOptions) (string, error) {
-	d, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
+	defs, err := cfg.definitions(ctx, renderTask|anyImages, RenderOptions{ImageOverrides: opts.ImageOverrides})
 	if err != nil {
 		return "", err
 	}
-	local, err := TaskDefinitionInput(d)
-	if err != nil {
-		return "", err
-	}
+	local := defs.task
 	// Tags are read with the service so that unchanged tags show no diff
 	// (ecspresso diff.go compares the service's tags too).
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)
@@ -229,10 +220,4 @@ func diffNewService(ctx context.Context, cfg *Config, local *ecs.RegisterTaskDef
 	}
 	serviceDiff, err := DiffServiceDefinitions(map[string]any{}, sd.Body, DiffOptions{FromFile: none, ToFile: cfg.relative(cfg.ServiceDefinition), IgnoreTags: cfg.Ignore.Tags})
 	return out + serviceDiff, err
-}
-
-// DiffAPI is what DiffService calls.
-type DiffAPI interface {
-	ServiceDescriber
-	TaskDefinitionDescriber
 }

@@ -22,7 +22,9 @@
 // service events and naming the stopped tasks' reasons (Wait);
 // rollback.go stops a deployment in progress or returns the service to the
 // previous revision (Rollback); status.go shows a service, its deployments
-// and its events (Status). ecs.go holds the small ECS interfaces they use.
+// and its events (Status). ecs_api.go holds the small ECS interfaces they
+// use; clock.go and retry.go how they pace and retry their calls;
+// outcome.go and errors.go how they end.
 //
 // # Compatibility with ecspresso
 //

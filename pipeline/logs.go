@@ -21,13 +21,6 @@ type LogFilterer interface {
 	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
 }
 
-// LogsAPI is the part of the ECS client that Logs calls: the service and
-// the task definitions of its deployments.
-type LogsAPI interface {
-	ServiceDescriber
-	TaskDefinitionDescriber
-}
-
 // LogsOptions configures Logs.
 type LogsOptions struct {
 	// Since is how far back the window starts; zero means 10 minutes.

@@ -5,13 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
-
-// RegisterAPI is what Register calls.
-type RegisterAPI interface {
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-}
 
 // RegisterOptions configures Register.
 type RegisterOptions struct {
@@ -34,10 +28,11 @@ type RegisterResult struct {
 // Register renders, checks and registers the config's task definition as
 // a new revision, as `ecspresso register` does, changing no service.
 func Register(ctx context.Context, api RegisterAPI, cfg *Config, opts RegisterOptions) (*RegisterResult, error) {
-	td, _, err := cfg.taskDefinitionInput(ctx, opts.ImageOverrides)
+	defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
 	if err != nil {
 		return nil, fmt.Errorf("registering: %w", err)
 	}
+	td := defs.task
 	if opts.DryRun {
 		plan, err := indentedJSON(td)
 		if err != nil {

@@ -301,19 +301,6 @@ func deregisterTaskDefinition(ctx context.Context, api RollbackAPI, clock Clock,
 	return err
 }
 
-// patientRegistrar retries the transient errors of the task definition
-// reads previousRevision makes.
-type patientRegistrar struct {
-	TaskDefinitionRegistrar
-	clock Clock
-}
-
-func (p patientRegistrar) ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTaskDefinitionsOutput, error) {
-		return p.TaskDefinitionRegistrar.ListTaskDefinitions(ctx, in, optFns...)
-	})
-}
-
 // previousRevision returns the ARN of the newest ACTIVE revision of
 // current's family older than current.
 func previousRevision(ctx context.Context, api TaskDefinitionRegistrar, current string) (string, error) {

@@ -15,19 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// RunAPI is the part of the ECS client that Run calls.
-type RunAPI interface {
-	TraceAPI
-	TaskStopper
-	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-}
-
-// TaskStopper is the part of the ECS client that stops tasks.
-type TaskStopper interface {
-	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
-}
-
 // RunOptions configures Run. The zero value runs one task of the rendered
 // task definition, registered only when it differs from its family's
 // latest ACTIVE revision, and waits for it to stop.
@@ -96,10 +83,6 @@ type RunResult struct {
 	Traces []*TaskTrace
 }
 
-// ErrTaskFailed is returned (wrapped) when a task of Run stopped with an
-// essential container that exited non-zero or never ran.
-var ErrTaskFailed = errors.New("task failed")
-
 // Polling of Run's wait: from runPollMin, growing by half each poll up to
 // runPollMax.
 const (
@@ -142,10 +125,11 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
 	var td *ecs.RegisterTaskDefinitionInput
 	if picked == 0 {
-		var err error
-		if td, _, err = cfg.taskDefinitionInput(ctx, opts.ImageOverrides); err != nil {
+		defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
+		if err != nil {
 			return nil, fmt.Errorf("running task: %w", err)
 		}
+		td = defs.task
 	}
 	var include []types.ServiceField
 	if opts.PropagateTags == "SERVICE" {

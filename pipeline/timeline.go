@@ -14,14 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// TimelineAPI is the part of the ECS client that Timeline calls: the
-// service (its events), its service deployment and its tasks.
-type TimelineAPI interface {
-	ServiceDescriber
-	TaskReader
-	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
-}
-
 // TimelineOptions configures Timeline.
 type TimelineOptions struct {
 	// Clock paces the retries of throttled calls and says when the

@@ -16,14 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// TraceAPI is the part of the ECS client that Trace calls: the task, its
-// service's events and its task definition's log settings.
-type TraceAPI interface {
-	TaskReader
-	ServiceDescriber
-	TaskDefinitionDescriber
-}
-
 // LogStreamReader is the part of the CloudWatch Logs client that reads one
 // log stream, a task's container's.
 type LogStreamReader interface {

@@ -146,24 +146,15 @@ func mdCell(s string) string {
 // fail their check with the error. Verify only reads: it calls no API that
 // changes anything. The error is for definitions that do not render.
 func Verify(ctx context.Context, clients *AWS, cfg *Config, opts VerifyOptions) (*VerifyReport, error) {
-	td, err := cfg.RenderTaskDefinition(ctx, RenderOptions{ImageOverrides: opts.ImageOverrides})
-	if err != nil {
-		return nil, err
-	}
-	task, err := TaskDefinitionInput(td)
-	if err != nil {
-		return nil, err
-	}
-	var svc *ecs.CreateServiceInput
+	want := renderTask | anyImages
 	if cfg.ServiceDefinition != "" {
-		sd, err := cfg.RenderServiceDefinition(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if svc, err = ServiceDefinitionInput(sd); err != nil {
-			return nil, err
-		}
+		want |= renderService
 	}
+	defs, err := cfg.definitions(ctx, want, RenderOptions{ImageOverrides: opts.ImageOverrides})
+	if err != nil {
+		return nil, err
+	}
+	task, svc := defs.task, defs.service
 
 	v := &verifier{aws: clients, report: &VerifyReport{}}
 	v.images(ctx, task)

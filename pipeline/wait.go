@@ -57,8 +57,6 @@ const (
 	pollRate        = 1.0 / 3
 	pollBurst       = 60
 	pollInitial     = 20
-	errBackoffBase  = 2 * time.Second
-	errBackoffMax   = 30 * time.Second
 	maxMissingPolls = 3
 )
 
@@ -66,166 +64,6 @@ const (
 // how the deployment ended (its status, the stopped tasks' reasons),
 // whatever fails: the timeout is a hard bound.
 const postDeadlineGrace = 5 * time.Second
-
-// Clock tells the time and sleeps. Wait uses it for its intervals and its
-// deadline; tests substitute a simulated clock.
-type Clock interface {
-	Now() time.Time
-	// Sleep pauses for d or until ctx is done, returning ctx.Err() then.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Sleep waits for d or until ctx is done.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// Outcome says how a deployment ended, or what a verb did.
-type Outcome string
-
-const (
-	// OutcomeSucceeded: the deployment completed and ECS reported it
-	// successful.
-	OutcomeSucceeded Outcome = "SUCCEEDED"
-	// OutcomeRolledBack: the deployment failed and ECS rolled the service
-	// back (circuit breaker or a stop request).
-	OutcomeRolledBack Outcome = "ROLLED_BACK"
-	// OutcomeRollbackFailed: the deployment failed and so did the rollback.
-	OutcomeRollbackFailed Outcome = "ROLLBACK_FAILED"
-	// OutcomeFailed: the deployment failed and was not rolled back.
-	OutcomeFailed Outcome = "FAILED"
-	// OutcomeStopped: the deployment was stopped or replaced by another.
-	OutcomeStopped Outcome = "STOPPED"
-	// OutcomeTimedOut: the deployment had not ended by the deadline.
-	OutcomeTimedOut Outcome = "TIMED_OUT"
-	// OutcomeStarted: the deployment was started and not waited for.
-	OutcomeStarted Outcome = "STARTED"
-	// OutcomeDryRun: nothing was changed.
-	OutcomeDryRun Outcome = "DRY_RUN"
-)
-
-// Sentinel errors a *DeploymentError unwraps to, one per failed outcome.
-var (
-	ErrRolledBack        = errors.New("deployment rolled back")
-	ErrRollbackFailed    = errors.New("deployment and rollback failed")
-	ErrDeploymentFailed  = errors.New("deployment failed")
-	ErrDeploymentStopped = errors.New("deployment stopped")
-	ErrTimeout           = errors.New("deployment timed out")
-)
-
-// ErrCredentialsExpired is returned (wrapped) when a wait ends because the
-// AWS credentials expired (ExpiredTokenException) before the deployment
-// did.
-var ErrCredentialsExpired = errors.New("AWS credentials expired")
-
-// DeploymentError is a deployment that did not succeed.
-type DeploymentError struct {
-	// Outcome is how it ended; never OutcomeSucceeded.
-	Outcome Outcome
-	// Service is the service name.
-	Service string
-	// DeploymentID is the ECS deployment, e.g. "ecs-svc/1234567890123456789".
-	DeploymentID string
-	// TaskDefinition is what the deployment deployed, "family:revision".
-	TaskDefinition string
-	// Status is the service deployment status (ROLLBACK_SUCCESSFUL, ...),
-	// empty when unknown.
-	Status string
-	// Reason is what ECS said, or for a timeout what was still missing.
-	Reason string
-	// RunningTaskDefinition is what the service runs now, "family:revision".
-	RunningTaskDefinition string
-	// StoppedTasks are the de-duplicated reasons of the deployment's
-	// stopped tasks.
-	StoppedTasks []StoppedTasks
-	// Trace is the trace of the deployment's most recently stopped task
-	// (TraceTask) with its last log lines; empty when none could be read.
-	Trace string
-}
-
-// StoppedTasks is one reason tasks stopped for and how many did.
-type StoppedTasks struct {
-	// Reason joins the task's stopped reason and its containers' reasons
-	// and non-zero exit codes.
-	Reason string
-	// Count is how many tasks stopped for it.
-	Count int
-}
-
-func (e *DeploymentError) Error() string {
-	var b strings.Builder
-	what := e.Outcome.describe()
-	if e.Outcome == OutcomeRolledBack && (e.Status == "ROLLBACK_REQUESTED" || e.Status == "ROLLBACK_IN_PROGRESS") {
-		what = "failed and is being rolled back"
-	}
-	fmt.Fprintf(&b, "deployment %s (%s) of service %q %s", e.DeploymentID, e.TaskDefinition, e.Service, what)
-	if e.Status != "" {
-		fmt.Fprintf(&b, " (service deployment %s)", e.Status)
-	}
-	if e.Reason != "" {
-		fmt.Fprintf(&b, ": %s", e.Reason)
-	}
-	for i, s := range e.StoppedTasks {
-		if i == 0 {
-			b.WriteString("; stopped tasks: ")
-		} else {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", s.Reason)
-		if s.Count > 1 {
-			fmt.Fprintf(&b, " (%d tasks)", s.Count)
-		}
-	}
-	if e.RunningTaskDefinition != "" {
-		fmt.Fprintf(&b, "; service runs %s", e.RunningTaskDefinition)
-	}
-	if e.Trace != "" {
-		b.WriteString("\n" + strings.TrimRight(e.Trace, "\n"))
-	}
-	return b.String()
-}
-
-// Unwrap returns the sentinel error of the outcome.
-func (e *DeploymentError) Unwrap() error {
-	switch e.Outcome {
-	case OutcomeRolledBack:
-		return ErrRolledBack
-	case OutcomeRollbackFailed:
-		return ErrRollbackFailed
-	case OutcomeFailed:
-		return ErrDeploymentFailed
-	case OutcomeTimedOut:
-		return ErrTimeout
-	}
-	return ErrDeploymentStopped
-}
-
-func (o Outcome) describe() string {
-	switch o {
-	case OutcomeRolledBack:
-		return "failed and was rolled back"
-	case OutcomeRollbackFailed:
-		return "failed and its rollback failed"
-	case OutcomeFailed:
-		return "failed"
-	case OutcomeTimedOut:
-		return "did not finish in time"
-	}
-	return "was stopped"
-}
 
 // WaitOptions configures Wait, and the waiting of Deploy and Rollback.
 type WaitOptions struct {
@@ -818,33 +656,6 @@ func (w *waiter) stoppedTasks(ctx context.Context) []StoppedTasks {
 	return st
 }
 
-// patientTaskReader retries each call's transient errors: the reasons are
-// what a failed deploy's message is for, and one call in a throttled
-// stretch should not lose them.
-type patientTaskReader struct {
-	api   TaskReader
-	clock Clock
-	until time.Time
-}
-
-// patientTasks is a patientTaskReader that retries for up to d on clock:
-// the bound of a read that no deploy deadline limits.
-func patientTasks(api TaskReader, clock Clock, d time.Duration) patientTaskReader {
-	return patientTaskReader{api, clock, clock.Now().Add(d)}
-}
-
-func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
-		return p.api.ListTasks(ctx, in, optFns...)
-	})
-}
-
-func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
-		return p.api.DescribeTasks(ctx, in, optFns...)
-	})
-}
-
 // listStoppedTasks reads up to 100 stopped tasks a deployment started.
 func listStoppedTasks(ctx context.Context, api TaskReader, cluster, deploymentID string) ([]StoppedTasks, error) {
 	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{
@@ -936,30 +747,6 @@ func (b *tokenBucket) wait(now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / pollRate * float64(time.Second))
-}
-
-// retryingUntil is retrying that neither retries nor sleeps past until
-// on clock.
-func retryingUntil[T any](ctx context.Context, clock Clock, until time.Time, retry func(error) bool, f func() (T, error)) (T, error) {
-	for n := 1; ; n++ {
-		v, err := f()
-		now := clock.Now()
-		if err == nil || n == maxCallAttempts || ctx.Err() != nil || !retry(err) || !now.Before(until) {
-			return v, err
-		}
-		if clock.Sleep(ctx, min(errorBackoff(n), until.Sub(now))) != nil {
-			return v, err
-		}
-	}
-}
-
-// errorBackoff is the pause after the nth transient error in a row:
-// exponential from errBackoffBase up to errBackoffMax, with full jitter
-// over its upper half.
-func errorBackoff(n int) time.Duration {
-	d := errBackoffBase << min(n-1, 8)
-	d = min(d, errBackoffMax)
-	return d/2 + rand.N(d/2+1)
 }
 
 // jitter spreads d by ±f.
