@@ -190,7 +190,10 @@ func (b *BatchingECS) join(ctx context.Context, key batchKey, item string, inclu
 		bt.items = append(bt.items, item)
 	}
 	bt.waiting++
-	full := len(bt.items) == limit
+	full := len(bt.items) >= limit
+	if full {
+		delete(b.open, key) // closed to newcomers before the lock is let go
+	}
 	b.mu.Unlock()
 	if full {
 		b.fire(bt)
