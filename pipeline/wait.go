@@ -83,6 +83,11 @@ type WaitOptions struct {
 	// Logs reads the log lines a failed deployment's error quotes from its
 	// stopped task's trace; nil quotes none.
 	Logs LogStreamReader
+	// PollTick, when above zero, delays every poll to the next multiple of
+	// it (by Clock, since the Unix epoch), so that waits running side by
+	// side poll at the same instants and a BatchingECS coalesces their
+	// reads. DeployServices sets it.
+	PollTick time.Duration
 }
 
 // WaitResult is how a followed deployment ended.
@@ -150,6 +155,7 @@ func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts
 		sdArn:      sdArn,
 		sdRollback: rollback,
 		seen:       map[string]bool{},
+		tick:       opts.PollTick,
 	}
 	if w.clock == nil {
 		w.clock = SystemClock{}
@@ -203,6 +209,7 @@ type waiter struct {
 	lastFailure   time.Time     // the last failure happened after this
 	sdPollOff     bool          // the service deployment cannot be polled
 	sdEnded       bool          // it ended unsuccessfully: poll the service for how
+	tick          time.Duration // polls fall on its multiples (WaitOptions.PollTick)
 }
 
 func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
@@ -246,7 +253,7 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 			if !now.Before(deadline) {
 				return w.timedOut(ctx, svc, timeout)
 			}
-			sleep = max(sleep, bucket.wait(now))
+			sleep = alignedSleep(now, max(sleep, bucket.wait(now)), w.tick)
 			if now.Add(sleep).After(deadline) {
 				sleep = deadline.Sub(now)
 			}

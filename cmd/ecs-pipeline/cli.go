@@ -29,7 +29,7 @@ import (
 // refuses it because ignoring it would be unsafe (saying why, its
 // `why` tag).
 type CLI struct {
-	Config        string        `short:"c" help:"The ecspresso config; ecspresso.yml, .yaml, .json or .jsonnet when empty." envvar:"ECSPRESSO_CONFIG" placeholder:"FILE"`
+	Config        []string      `short:"c" sep:"none" help:"The ecspresso config; ecspresso.yml, .yaml, .json or .jsonnet when empty. deploy takes several (repeat it) and deploys them all." envvar:"ECSPRESSO_CONFIG" placeholder:"FILE"`
 	Envfile       []string      `help:"An env file (KEY=VALUE lines) read before rendering; repeat for several." envvar:"ECSPRESSO_ENVFILE" placeholder:"FILE"`
 	ExtStr        []string      `name:"ext-str" sep:"none" help:"A Jsonnet external string variable, NAME=VALUE; repeatable." placeholder:"NAME=VALUE"`
 	ExtCode       []string      `name:"ext-code" sep:"none" help:"A Jsonnet external code variable, NAME=EXPR; repeatable." placeholder:"NAME=EXPR"`
@@ -126,6 +126,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		errorFile = cli.ErrorFile
 	}
 	a.cli = &cli
+	if n := len(cli.Config); n > 1 && kctx.Command() != "deploy" {
+		return fail(fmt.Errorf("--config is given %d times: only deploy takes several configs", n))
+	}
 	if err := a.unsupported(kctx); err != nil {
 		return fail(err)
 	}
@@ -277,6 +280,18 @@ type loaded struct {
 // to strongest, the environment, --envfile files, --secret-envfile files,
 // and --image as IMAGE; --region stands in for an unset AWS_REGION.
 func (a *app) load(image string) (*loaded, error) {
+	switch len(a.cli.Config) {
+	case 0:
+		return a.loadPath(image, "")
+	case 1:
+		return a.loadPath(image, a.cli.Config[0])
+	}
+	return nil, fmt.Errorf("--config is given %d times: only deploy takes several configs", len(a.cli.Config))
+}
+
+// loadPath is load of the config file path (found as LoadConfig finds it
+// when empty).
+func (a *app) loadPath(image, path string) (*loaded, error) {
 	c := a.cli
 	overrides, err := keyValues("--container-image", c.ContainerImage)
 	if err != nil {
@@ -334,10 +349,10 @@ func (a *app) load(image string) (*loaded, error) {
 		ExtCode:    extCode,
 		AWSOptions: a.awsOptions(),
 	}
-	if c.Config != "" {
-		opts.Path = c.Config
+	if path != "" {
+		opts.Path = path
 		if _, err := os.Stat(opts.Path); err != nil {
-			return nil, fmt.Errorf("--config %q: no such file", c.Config)
+			return nil, fmt.Errorf("--config %q: no such file", path)
 		}
 	}
 	if c.TFState != "" {

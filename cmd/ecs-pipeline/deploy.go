@@ -27,6 +27,8 @@ type DeployCmd struct {
 	RunBefore            string `help:"Shell command to run first in a one-off task of the new revision (a migration); the service is updated only if it exits 0." placeholder:"CMD"`
 	RunBeforeContainer   string `help:"Container that runs --run-before; the first when empty." placeholder:"NAME"`
 	Diff                 bool   `help:"Print the service diff to stderr first."`
+	FailFast             bool   `help:"With several --config: once a service failed, start no other (they are SKIPPED)."`
+	Concurrency          int    `help:"With several --config: how many services deploy at once, in order; 0 is all."`
 
 	WaitUntil          string `hidden:"" unsupported:"warn" help:"ecspresso's; the deployment is always followed to its end."`
 	SuspendAutoScaling bool   `hidden:"" unsupported:"warn"`
@@ -50,6 +52,9 @@ type deployResult struct {
 }
 
 func (d *DeployCmd) Run(a *app) error {
+	if len(a.cli.Config) > 1 {
+		return d.runMany(a)
+	}
 	c, wait, err := a.prepare("")
 	if err != nil {
 		return err

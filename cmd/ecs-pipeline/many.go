@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
+)
+
+// serviceRow is one service of a deploy of several configs, in --result's
+// "services".
+type serviceRow struct {
+	Config          string  `json:"config"`
+	Cluster         string  `json:"cluster"`
+	Service         string  `json:"service"`
+	TaskDefinition  string  `json:"taskDefinition"`
+	Revision        string  `json:"revision"`
+	Outcome         string  `json:"outcome"`
+	Duration        string  `json:"duration"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	Reason          string  `json:"reason"`
+}
+
+// manyDeployResult is deploy's --result with several configs: the
+// single-service fields describe the first service that failed (the
+// first service when none did), "summary" is the whole deploy's
+// (ManyResult.Markdown: the table, then every service's own summary) and
+// "services" has a row per config, in order.
+type manyDeployResult struct {
+	deployResult
+	Services []serviceRow `json:"services"`
+}
+
+// runMany deploys every --config with pipeline.DeployServices. They are
+// loaded with the same flags and must share a region (one set of clients
+// deploys them all).
+func (d *DeployCmd) runMany(a *app) error {
+	wait := pipeline.WaitOptions{Events: a.stderr, Timeout: a.cli.Timeout}
+	if a.cli.Timeout < 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	}
+	if d.Concurrency < 0 {
+		return fmt.Errorf("--concurrency %d: want 0 (all at once) or more", d.Concurrency)
+	}
+	var cfgs []*pipeline.Config
+	var overrides map[string]string
+	for _, path := range a.cli.Config {
+		l, err := a.loadPath("", path)
+		if err != nil {
+			return err
+		}
+		if len(cfgs) > 0 && l.cfg.Region != cfgs[0].Region {
+			return fmt.Errorf("--config %s is in region %s, --config %s in %s: deploy them separately", a.cli.Config[0], cfgs[0].Region, path, l.cfg.Region)
+		}
+		cfgs = append(cfgs, l.cfg)
+		overrides = l.overrides
+	}
+	clients, err := cfgs[0].Clients(a.ctx)
+	if err != nil {
+		return err
+	}
+	wait.Logs = clients.CloudWatchLogs
+	if d.Diff {
+		for _, cfg := range cfgs {
+			diff, err := pipeline.DiffService(a.ctx, clients.ECS, cfg, pipeline.DiffServiceOptions{ImageOverrides: overrides})
+			if err != nil {
+				return err
+			}
+			if diff == "" {
+				diff = "no changes\n"
+			}
+			fmt.Fprintf(a.stderr, "# %s (%s)\n%s", cfg.Service, a.rel(cfg.Path), a.rel(diff))
+		}
+	}
+	opts := pipeline.DeployManyOptions{
+		FailFast:    d.FailFast,
+		Concurrency: d.Concurrency,
+		Deploy: pipeline.DeployOptions{
+			ImageOverrides:       overrides,
+			ForceNewDeployment:   d.ForceNewDeployment,
+			SkipTaskDefinition:   d.SkipTaskDefinition,
+			DryRun:               d.DryRun,
+			NoWait:               !d.Wait,
+			RequireDigest:        d.RequireDigest,
+			Revision:             d.Revision,
+			LatestTaskDefinition: d.LatestTaskDefinition,
+			NoUpdateService:      !d.UpdateService,
+			RunBefore:            d.RunBefore,
+			RunBeforeContainer:   d.RunBeforeContainer,
+			Wait:                 wait,
+		},
+	}
+	if d.Tasks >= 0 {
+		n := d.Tasks
+		opts.Deploy.DesiredCount = &n
+	}
+	res, err := pipeline.DeployServices(a.ctx, clients.ECS, cfgs, opts)
+	if res != nil {
+		if werr := a.writeResult(newManyDeployResult(a, cfgs, res)); werr != nil && err == nil {
+			err = werr
+		}
+		out := ""
+		for _, r := range res.Services {
+			if d.DryRun && r.Result != nil {
+				out += r.Result.Plan
+			}
+			out += fmt.Sprintf("%s: service %s in cluster %s, task definition %s\n", r.Outcome, r.Service, r.Cluster, r.TaskDefinitionArn)
+		}
+		a.print(out)
+	}
+	return err
+}
+
+func newManyDeployResult(a *app, cfgs []*pipeline.Config, res *pipeline.ManyResult) manyDeployResult {
+	m := manyDeployResult{Services: []serviceRow{}}
+	lead := -1
+	for i, r := range res.Services {
+		m.Services = append(m.Services, serviceRow{
+			Config: a.rel(cfgs[i].Path), Cluster: r.Cluster, Service: r.Service,
+			TaskDefinition: r.TaskDefinitionArn, Revision: r.Revision(), Outcome: string(r.Outcome),
+			Duration: r.Duration.Round(time.Millisecond).String(), DurationSeconds: r.Duration.Seconds(),
+			Reason: a.rel(r.Reason),
+		})
+		if lead < 0 && r.Err != nil {
+			lead = i
+		}
+	}
+	if lead < 0 {
+		lead = 0
+	}
+	r := res.Services[lead]
+	if r.Result != nil {
+		m.deployResult = newDeployResult(r.Result)
+	} else {
+		m.deployResult = deployResult{Cluster: r.Cluster, Service: r.Service, Outcome: string(r.Outcome), Images: []string{}}
+	}
+	m.Summary = a.rel(res.Markdown())
+	return m
+}
