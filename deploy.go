@@ -27,8 +27,31 @@ type Deployment struct {
 	// The --run-before migration's trace: its task, exit codes and last
 	// log lines; empty when none ran.
 	Migration string `json:"migration"`
-	// A Markdown summary, for a CI job summary or a pull request.
+	// A Markdown summary, for a CI job summary or a pull request: a row per
+	// service, then each deploy's own summary with a Mermaid picture of
+	// its timeline.
 	Summary string `json:"summary"`
+	// With several configs: how each service's deploy ended, in config
+	// order (the fields above then describe the first that failed, else
+	// the first).
+	Services []*ServiceDeployment `json:"services"`
+}
+
+// ServiceDeployment is how one service's deploy ended, when several were
+// deployed together.
+type ServiceDeployment struct {
+	// The config it was read from.
+	Config  string `json:"config"`
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
+	// Task definition deployed, as family:revision.
+	Revision string `json:"revision"`
+	// SUCCEEDED, ROLLED_BACK, FAILED, STOPPED, TIMED_OUT, SKIPPED...
+	Outcome string `json:"outcome"`
+	// How long the deploy took, in seconds.
+	DurationSeconds float64 `json:"durationSeconds"`
+	// Why it did not succeed.
+	Reason string `json:"reason"`
 }
 
 // Deploy the service the ecspresso way: render and check the definitions,
@@ -91,12 +114,16 @@ func (s *EcsService) Deploy(
 	// empty.
 	// +optional
 	runBeforeContainer string,
+	// With several configs: start no more services after one fails (those
+	// started are followed to their end).
+	// +optional
+	failFast bool,
 ) (*Deployment, error) {
 	return s.deploy(ctx, deployFlags{
 		desiredCount: desiredCount, forceNewDeployment: forceNewDeployment, skipTaskDefinition: skipTaskDefinition,
 		dryRun: dryRun, noWait: noWait, timeout: timeout, requireDigest: requireDigest, revision: revision,
 		latestTaskDefinition: latestTaskDefinition, noUpdateService: noUpdateService,
-		runBefore: runBefore, runBeforeContainer: runBeforeContainer,
+		runBefore: runBefore, runBeforeContainer: runBeforeContainer, failFast: failFast,
 	})
 }
 
@@ -110,6 +137,8 @@ type deployFlags struct {
 	revision                                       int
 	// diff shows the service diff before deploying, in the same run.
 	diff bool
+	// failFast starts no more services after one failed.
+	failFast bool
 }
 
 // args are the engine's deploy arguments (ecspresso's names: --tasks is
@@ -123,7 +152,7 @@ func (f deployFlags) args() []string {
 		{f.forceNewDeployment, "--force-new-deployment"}, {f.skipTaskDefinition, "--skip-task-definition"},
 		{f.dryRun, "--dry-run"}, {f.noWait, "--no-wait"}, {f.requireDigest, "--require-digest"},
 		{f.latestTaskDefinition, "--latest-task-definition"}, {f.noUpdateService, "--no-update-service"},
-		{f.diff, "--diff"},
+		{f.diff, "--diff"}, {f.failFast, "--fail-fast"},
 	} {
 		if b.on {
 			args = append(args, b.flag)

@@ -151,8 +151,12 @@ func (m *EcsPipeline) Rehearse(
 	}
 
 	// Read the config first: a broken one fails before anything starts.
+	var configs []string
+	if config != "" {
+		configs = []string{config}
+	}
 	service := func(image string) *EcsService {
-		return r.serviceFor(config, image, container, env, envfile, secretEnvfile, extStr, extCode)
+		return r.serviceFor(configs, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
 	// Nothing listens on this port: a lookup that needs AWS (ssm,
 	// secretsmanager_arn, an s3:// state) fails at once.
@@ -199,7 +203,7 @@ func (m *EcsPipeline) Rehearse(
 	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(created))
 
 	return r.ship(ctx, shipArgs{
-		repository: repository, config: config, dockerfile: dockerfile, target: target, buildArg: buildArg,
+		repository: repository, config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
 		desiredCount: -1, runBefore: runBefore,

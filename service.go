@@ -15,9 +15,10 @@ import (
 type EcsService struct {
 	// +private
 	Mod *EcsPipeline
-	// The ecspresso config, relative to the source; empty finds
-	// ecspresso.yml, .yaml, .json or .jsonnet as ecspresso does.
-	Config string
+	// The ecspresso configs, relative to the source; none finds
+	// ecspresso.yml, .yaml, .json or .jsonnet as ecspresso does. Only
+	// deploy takes several (one service each, deployed together).
+	Config []string
 	// The image to deploy, a digest-pinned reference from publish: read by
 	// definitions as the IMAGE variable (must_env, std.native('must_env'),
 	// or the Jsonnet ext var IMAGE).
@@ -39,9 +40,10 @@ type EcsService struct {
 // describes, to render, diff, verify, deploy, roll back or inspect.
 func (m *EcsPipeline) Service(
 	// The ecspresso config, relative to the source; found as ecspresso
-	// finds it when empty.
+	// finds it when none. Repeat, or give a glob (services/*/ecspresso.yml),
+	// to deploy several services together: one image, one call.
 	// +optional
-	config string,
+	config []string,
 	// The image to deploy, digest-pinned (repository:tag@sha256:...), as
 	// publish prints it. Definitions read it as IMAGE.
 	// +optional
@@ -98,8 +100,8 @@ func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, e
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
-	if s.Config != "" {
-		args = append(args, "--config="+strings.TrimPrefix(s.Config, "/"))
+	for _, c := range s.Config {
+		args = append(args, "--config="+strings.TrimPrefix(c, "/"))
 	}
 	if s.Mod.TFStateFile != "" {
 		args = append(args, "--tfstate="+strings.TrimPrefix(s.Mod.TFStateFile, "/"))

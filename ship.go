@@ -25,9 +25,16 @@ func (m *EcsPipeline) Ship(
 	// ECR repository to push to, without tag.
 	repository string,
 	// The ecspresso config, relative to the source; found as ecspresso
-	// finds it when empty.
+	// finds it when none. Repeat, or give a glob, to ship one image to
+	// several services: one build, one test, one push, then every service
+	// deployed together and followed to its end (one row each in the
+	// summary); the call fails if any fails.
 	// +optional
-	config string,
+	config []string,
+	// With several services: start no more after one fails (those started
+	// are followed to their end).
+	// +optional
+	failFast bool,
 	// Tags to push; default: the source's git commit, or a content hash.
 	// +optional
 	tag []string,
@@ -97,7 +104,7 @@ func (m *EcsPipeline) Ship(
 	runBefore string,
 ) (*Deployment, error) {
 	return m.ship(ctx, shipArgs{
-		repository: repository, config: config, tag: tag, platform: platform, createRepository: createRepository,
+		repository: repository, config: config, failFast: failFast, tag: tag, platform: platform, createRepository: createRepository,
 		dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
@@ -107,7 +114,9 @@ func (m *EcsPipeline) Ship(
 
 // shipArgs are ship's arguments, which rehearse passes on.
 type shipArgs struct {
-	repository, config      string
+	repository              string
+	config                  []string
+	failFast                bool
 	tag                     []string
 	platform                []dagger.Platform
 	createRepository        bool
@@ -136,7 +145,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	}
 	flags := deployFlags{
 		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, requireDigest: true,
-		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true,
+		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true, failFast: a.failFast,
 	}
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	if _, err := service(placeholder).deploy(ctx, flags); err != nil {
@@ -158,7 +167,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 
 // serviceFor is the service to ship image to: in container when one is
 // named (--container), else read by the definitions as IMAGE.
-func (m *EcsPipeline) serviceFor(config, image, container string, env, envfile []string, secretEnvfile []*dagger.Secret, extStr, extCode []string) *EcsService {
+func (m *EcsPipeline) serviceFor(config []string, image, container string, env, envfile []string, secretEnvfile []*dagger.Secret, extStr, extCode []string) *EcsService {
 	var containerImage []string
 	if container != "" {
 		containerImage = []string{container + "=" + image}

@@ -126,6 +126,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		errorFile = cli.ErrorFile
 	}
 	a.cli = &cli
+	if cli.Config, err = expandConfigs(cli.Config); err != nil {
+		return fail(err)
+	}
 	if n := len(cli.Config); n > 1 && kctx.Command() != "deploy" {
 		return fail(fmt.Errorf("--config is given %d times: only deploy takes several configs", n))
 	}
@@ -416,4 +419,25 @@ func checkFormat(format string) error {
 		return fmt.Errorf("--format %q: want text or markdown", format)
 	}
 	return nil
+}
+
+// expandConfigs expands each --config that is a glob (services/*/ecspresso.yml)
+// into the files it matches, in order; a glob matching nothing is an error.
+func expandConfigs(configs []string) ([]string, error) {
+	var out []string
+	for _, c := range configs {
+		if !strings.ContainsAny(c, "*?[") {
+			out = append(out, c)
+			continue
+		}
+		m, err := filepath.Glob(c)
+		if err != nil {
+			return nil, fmt.Errorf("--config %q: %w", c, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("--config %q: no file matches", c)
+		}
+		out = append(out, m...)
+	}
+	return out, nil
 }
