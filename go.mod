@@ -20,6 +20,8 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.82.1
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/smithy-go v1.28.9
+	github.com/coder/websocket v1.8.14
+	github.com/creack/pty v1.1.24
 	github.com/fujiwara/tfstate-lookup v1.10.0
 	github.com/google/go-containerregistry v0.20.6
 	github.com/google/go-jsonnet v0.22.0
