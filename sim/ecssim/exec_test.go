@@ -115,3 +115,18 @@ func TestExecuteCommand(t *testing.T) {
 		t.Fatalf("exit %d, output %q; want 7 and the sizes 20 90 then 40 120", code, stdout.String())
 	}
 }
+
+func TestRunTaskWithExecuteCommand(t *testing.T) {
+	e := newEnv(t)
+	td := e.register("job", "registry.example.com/job:v1")
+	for _, enable := range []bool{false, true} {
+		out, err := e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(td), EnableExecuteCommand: enable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task := out.Tasks[0]
+		if task.EnableExecuteCommand != enable || (len(task.Containers[0].ManagedAgents) == 1) != enable {
+			t.Errorf("RunTask with enableExecuteCommand %v: task has %v, agents %+v", enable, task.EnableExecuteCommand, task.Containers[0].ManagedAgents)
+		}
+	}
+}
