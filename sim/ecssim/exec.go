@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -25,7 +26,8 @@ import (
 // (execPathPrefix + session id). There the simulator plays the SSM agent
 // of the Session Manager data channel (internal/ssmsession): it checks
 // the opening message's token, runs the handshake, then runs the command
-// as `sh -c COMMAND` under a pseudo-terminal on this machine, as the agent
+// as `sh -c COMMAND` under a pseudo-terminal on this machine (for clients
+// on the loopback interface only), as the agent
 // runs it in the container under one. Keystrokes go to the terminal,
 // Size messages resize it, its output comes back as output stream data;
 // when the command exits the simulator sends its exit code (payload type
@@ -184,6 +186,12 @@ const agentVersion = "3.3.0.0-ecssim"
 
 // serveDataChannel plays the SSM agent of one session.
 func (s *Simulator) serveDataChannel(w http.ResponseWriter, r *http.Request) {
+	// The command runs on this machine: only for a client on it, whatever
+	// address the simulator listens on.
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+		http.Error(w, "ecssim runs ECS Exec commands only for clients on its own machine", http.StatusForbidden)
+		return
+	}
 	id := strings.TrimPrefix(r.URL.Path, execPathPrefix)
 	sess := s.exec.take(id)
 	if sess == nil {

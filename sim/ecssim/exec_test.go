@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -128,5 +130,31 @@ func TestRunTaskWithExecuteCommand(t *testing.T) {
 		if task.EnableExecuteCommand != enable || (len(task.Containers[0].ManagedAgents) == 1) != enable {
 			t.Errorf("RunTask with enableExecuteCommand %v: task has %v, agents %+v", enable, task.EnableExecuteCommand, task.Containers[0].ManagedAgents)
 		}
+	}
+}
+
+func TestExecShellOnlyForLocalClients(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String(e.register("web", "registry.example.com/web:v1")), DesiredCount: aws.Int32(1), EnableExecuteCommand: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.stepUntil("a task runs", func(s *types.Service) bool { return s.RunningCount == 1 })
+	// The same simulator, as a client elsewhere sees it (no traffic
+	// leaves this machine: only the request's remote address is changed).
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = "203.0.113.9:40000"
+		e.srv.ServeHTTP(w, r)
+	}))
+	defer remote.Close()
+	cfg := e.srv.AWSConfig()
+	cfg.BaseEndpoint = aws.String(remote.URL)
+	out, err := ecs.NewFromConfig(cfg).ExecuteCommand(e.ctx, &ecs.ExecuteCommandInput{Cluster: aws.String("prod"), Task: e.runningTask().TaskArn, Command: aws.String("true"), Interactive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ssmsession.Run(e.ctx, ssmsession.Options{StreamURL: aws.ToString(out.Session.StreamUrl), Token: aws.ToString(out.Session.TokenValue)})
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a remote client's session: %v", err)
 	}
 }
