@@ -36,7 +36,9 @@ type ExecOptions struct {
 	// Command is what to run; "sh" when empty, as ecspresso.
 	Command string
 	// Interactive forwards Stdin (a terminal in raw mode, keystrokes and
-	// all) and TerminalSize; otherwise Stdin is not read.
+	// all) and TerminalSize. Otherwise Stdin, when set, is piped input: it
+	// is forwarded, and its end sent as Ctrl-D, so that a shell reading
+	// the remote terminal ends.
 	Interactive bool
 	Stdin       io.Reader
 	// Stdout receives the command's terminal output; Stderr the agent's
@@ -124,8 +126,11 @@ func Exec(ctx context.Context, api ExecAPI, cfg *Config, opts ExecOptions) (exit
 		Stderr:    opts.Stderr,
 		Channel:   opts.Channel,
 	}
+	so.Stdin = opts.Stdin
 	if opts.Interactive {
-		so.Stdin, so.TerminalSize = opts.Stdin, opts.TerminalSize
+		so.TerminalSize = opts.TerminalSize
+	} else {
+		so.EOFAsEOT = true
 	}
 	code, err := ssmsession.Run(ctx, so)
 	if err != nil {

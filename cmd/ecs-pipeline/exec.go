@@ -17,7 +17,8 @@ import (
 // When stdin is a terminal the session is interactive: the terminal is
 // put in raw mode (Ctrl-C and the like go to the remote command), its
 // size follows the local one, and it is restored at the end. Otherwise
-// stdin is not read: the command runs, its output is printed, and
+// stdin is piped to the command (its end sent as Ctrl-D, so that the
+// default `sh` reads a script and ends), the output is printed, and
 // ecs-pipeline exits with the command's exit code. A non-zero remote exit
 // is not a failure of ecs-pipeline: it writes no --error-file.
 type ExecCmd struct {
@@ -45,6 +46,9 @@ func (e *ExecCmd) Run(a *app) error {
 	}
 	opts := pipeline.ExecOptions{TaskID: e.ID, Container: e.Container, Command: e.Command, Stdout: a.stdout, Stderr: a.stderr}
 	in := execStdin
+	if in != nil {
+		opts.Stdin = in // piped input, its end sent as Ctrl-D
+	}
 	if in != nil && term.IsTerminal(int(in.Fd())) {
 		fd := int(in.Fd())
 		state, err := term.MakeRaw(fd)

@@ -44,8 +44,8 @@ func TestExecCommandExitCode(t *testing.T) {
 	errFile := filepath.Join(t.TempDir(), "error")
 	r := cli(t, s.env, "--error-file", errFile, "exec", "--command", "echo hello; exit 3")
 	wantCode(t, r, 3)
-	if !strings.Contains(r.stdout, "hello") {
-		t.Errorf("exec printed %q, want hello", r.stdout)
+	if !strings.Contains(r.stdout, "hello") || strings.Contains(r.stdout, "^D") {
+		t.Errorf("exec printed %q, want hello (and no ^D)", r.stdout)
 	}
 	if strings.Contains(r.stderr, "Error:") {
 		t.Errorf("a remote exit is reported as a failure: %q", r.stderr)
@@ -63,4 +63,34 @@ func TestExecCommandExitCode(t *testing.T) {
 	}
 	r = cli(t, s.env, "exec", "--port-forward")
 	wantCode(t, r, 1)
+}
+
+func TestExecPipedScript(t *testing.T) {
+	s := execProject(t)
+	script := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(script, []byte("echo piped\nexit 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	withStdin(t, f)
+	// The default command, sh, reads the script from the remote terminal.
+	r := cli(t, s.env, "exec")
+	wantCode(t, r, 4)
+	// The remote terminal echoes the script, then the shell prints.
+	if strings.Count(r.stdout, "piped") != 2 || !strings.HasSuffix(strings.TrimSuffix(r.stdout, "# "), "piped\r\n") {
+		t.Errorf("exec printed %q, want the echoed script and piped", r.stdout)
+	}
+
+	// Without a script, the shell sees the end of its input and exits.
+	empty, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	withStdin(t, empty)
+	wantCode(t, cli(t, s.env, "exec"), 0)
 }

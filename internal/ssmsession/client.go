@@ -25,8 +25,14 @@ type Options struct {
 	StreamURL string
 	Token     string
 	// Stdin is forwarded as keystrokes once the handshake completed; nil
-	// forwards nothing.
+	// forwards nothing. Run does not wait for a Read in progress when the
+	// session ends.
 	Stdin io.Reader
+	// EOFAsEOT sends Ctrl-D (EOT) when Stdin ends, so that a command
+	// reading the remote terminal, such as a shell, sees the end of its
+	// input (the remote side is a terminal: it has no other way to close
+	// it). For piped, not interactive, input.
+	EOFAsEOT bool
 	// Stdout receives the session's output; Stderr its stderr stream (an
 	// agent sends one only for non-interactive commands) and the
 	// customer message of the handshake.
@@ -238,6 +244,9 @@ func (s *clientSession) forward(ctx context.Context) {
 			}
 		}
 		if err != nil {
+			if err == io.EOF && s.opts.EOFAsEOT {
+				s.ch.Send(ctx, PayloadOutput, []byte{0x04})
+			}
 			return
 		}
 	}
