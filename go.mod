@@ -20,6 +20,8 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.82.1
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/smithy-go v1.28.9
+	github.com/coder/websocket v1.8.14
+	github.com/creack/pty v1.1.24
 	github.com/fujiwara/tfstate-lookup v1.10.0
 	github.com/google/go-containerregistry v0.20.6
 	github.com/google/go-jsonnet v0.22.0
@@ -44,6 +46,8 @@ require (
 	go.opentelemetry.io/proto/otlp v1.8.0
 	golang.org/x/crypto v0.48.0
 	golang.org/x/sync v0.19.0
+	golang.org/x/sys v0.41.0
+	golang.org/x/term v0.40.0
 	google.golang.org/grpc v1.76.0
 	sigs.k8s.io/yaml v1.6.0
 )
@@ -144,7 +148,6 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	golang.org/x/net v0.49.0 // indirect
 	golang.org/x/oauth2 v0.33.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	google.golang.org/api v0.256.0 // indirect

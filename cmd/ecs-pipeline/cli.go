@@ -58,6 +58,7 @@ type CLI struct {
 	Tasks     TasksCmd     `cmd:"" help:"List the service's tasks, or trace one (--trace)."`
 	Logs      LogsCmd      `cmd:"" help:"Print the service's log lines."`
 	Run       RunCmd       `cmd:"" help:"Run a one-off task."`
+	Exec      ExecCmd      `cmd:"" help:"Run a command in a running task (ECS Exec), interactively when stdin is a terminal."`
 	Create    CreateCmd    `cmd:"" help:"Create the service."`
 	Register  RegisterCmd  `cmd:"" help:"Register the task definition as a new revision."`
 	Publish   PublishCmd   `cmd:"" help:"Push an OCI layout tarball to ECR."`

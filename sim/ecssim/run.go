@@ -19,7 +19,9 @@ type runTaskInput struct {
 	StartedBy      string `json:"startedBy"`
 	Group          string `json:"group"`
 	LaunchType     string `json:"launchType"`
-	Overrides      *struct {
+	// EnableExecuteCommand starts the tasks with ECS Exec (exec.go).
+	EnableExecuteCommand bool `json:"enableExecuteCommand"`
+	Overrides            *struct {
 		ContainerOverrides []struct {
 			Name    string   `json:"name"`
 			Command []string `json:"command"`
@@ -67,6 +69,9 @@ func (s *Simulator) runTask(in *runTaskInput) (any, *apiError) {
 	tasks := []task{}
 	for range count {
 		t := s.newTask(c, td, b, group, in.StartedBy, in.LaunchType)
+		if in.EnableExecuteCommand {
+			enableExec(t)
+		}
 		t.due = s.now.Add(b.StartDelay / 2)
 		tasks = append(tasks, *t)
 	}

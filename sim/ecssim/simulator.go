@@ -45,6 +45,8 @@ type Simulator struct {
 	faultMu sync.Mutex
 	faults  []*Fault
 
+	exec execSessions // ExecuteCommand sessions awaiting their data channel (exec.go)
+
 	logMu sync.Mutex
 	log   []Request
 }
@@ -171,6 +173,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch target := r.Header.Get("X-Amz-Target"); {
 	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveAdmin(w, r)
+	case strings.HasPrefix(r.URL.Path, execPathPrefix):
+		s.serveDataChannel(w, r)
+	case target == ecsTargetPrefix+"ExecuteCommand":
+		s.serveExecuteCommand(w, r)
 	case strings.HasPrefix(target, ecsTargetPrefix):
 		s.serveECS(w, r, operations, strings.TrimPrefix(target, ecsTargetPrefix))
 	case strings.HasPrefix(target, logsTargetPrefix) && logOperations[strings.TrimPrefix(target, logsTargetPrefix)] != nil:

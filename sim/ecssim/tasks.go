@@ -35,6 +35,8 @@ type task struct {
 	StopCode           string       `json:"stopCode,omitempty"`
 	Version            int64        `json:"version"`
 	Tags               []tag        `json:"tags,omitempty"`
+	// EnableExecuteCommand: the task was started with ECS Exec (exec.go).
+	EnableExecuteCommand bool `json:"enableExecuteCommand"`
 
 	id        string
 	svc       *service
@@ -55,6 +57,8 @@ type container struct {
 	ExitCode     *int32 `json:"exitCode,omitempty"`
 	Reason       string `json:"reason,omitempty"`
 	HealthStatus string `json:"healthStatus"`
+	// ManagedAgents lists the ExecuteCommandAgent of an ECS Exec task (exec.go).
+	ManagedAgents []managedAgent `json:"managedAgents,omitempty"`
 }
 
 // relaunchBackoff delays the tasks of a deployment after each failure, up
@@ -78,6 +82,9 @@ func (s *Simulator) launch(svc *service, d *deployment, n int) {
 		}
 		t := s.newTask(c, td, b, "service:"+svc.ServiceName, d.ID, svc.LaunchType)
 		t.svc, t.dep = svc, d
+		if svc.EnableExecuteCommand {
+			enableExec(t)
+		}
 		t.next = s.now.Add(backoff + b.StartDelay/2)
 		d.tasks = append(d.tasks, t)
 		started = append(started, t)
