@@ -121,15 +121,16 @@ func (r *EcsPipeline) UnmarshalJSON(bs []byte) error {
 
 func (r Deployment) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Cluster        string   `json:"cluster"`
-		Service        string   `json:"service"`
-		TaskDefinition string   `json:"taskDefinition"`
-		Images         []string `json:"images"`
-		DeploymentID   string   `json:"deploymentId"`
-		Outcome        string   `json:"outcome"`
-		Plan           string   `json:"plan"`
-		Migration      string   `json:"migration"`
-		Summary        string   `json:"summary"`
+		Cluster        string               `json:"cluster"`
+		Service        string               `json:"service"`
+		TaskDefinition string               `json:"taskDefinition"`
+		Images         []string             `json:"images"`
+		DeploymentID   string               `json:"deploymentId"`
+		Outcome        string               `json:"outcome"`
+		Plan           string               `json:"plan"`
+		Migration      string               `json:"migration"`
+		Summary        string               `json:"summary"`
+		Services       []*ServiceDeployment `json:"services"`
 	}
 	concrete.Cluster = r.Cluster
 	concrete.Service = r.Service
@@ -140,20 +141,22 @@ func (r Deployment) MarshalJSON() ([]byte, error) {
 	concrete.Plan = r.Plan
 	concrete.Migration = r.Migration
 	concrete.Summary = r.Summary
+	concrete.Services = r.Services
 	return json.Marshal(&concrete)
 }
 
 func (r *Deployment) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Cluster        string   `json:"cluster"`
-		Service        string   `json:"service"`
-		TaskDefinition string   `json:"taskDefinition"`
-		Images         []string `json:"images"`
-		DeploymentID   string   `json:"deploymentId"`
-		Outcome        string   `json:"outcome"`
-		Plan           string   `json:"plan"`
-		Migration      string   `json:"migration"`
-		Summary        string   `json:"summary"`
+		Cluster        string               `json:"cluster"`
+		Service        string               `json:"service"`
+		TaskDefinition string               `json:"taskDefinition"`
+		Images         []string             `json:"images"`
+		DeploymentID   string               `json:"deploymentId"`
+		Outcome        string               `json:"outcome"`
+		Plan           string               `json:"plan"`
+		Migration      string               `json:"migration"`
+		Summary        string               `json:"summary"`
+		Services       []*ServiceDeployment `json:"services"`
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -168,13 +171,14 @@ func (r *Deployment) UnmarshalJSON(bs []byte) error {
 	r.Plan = concrete.Plan
 	r.Migration = concrete.Migration
 	r.Summary = concrete.Summary
+	r.Services = concrete.Services
 	return nil
 }
 
 func (r EcsService) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Mod            *EcsPipeline
-		Config         string
+		Config         []string
 		Image          string
 		ContainerImage []string
 		Env            []string
@@ -198,7 +202,7 @@ func (r EcsService) MarshalJSON() ([]byte, error) {
 func (r *EcsService) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
 		Mod            *EcsPipeline
-		Config         string
+		Config         []string
 		Image          string
 		ContainerImage []string
 		Env            []string
@@ -220,6 +224,50 @@ func (r *EcsService) UnmarshalJSON(bs []byte) error {
 	r.SecretEnvfile = concrete.SecretEnvfile
 	r.ExtStr = concrete.ExtStr
 	r.ExtCode = concrete.ExtCode
+	return nil
+}
+
+func (r ServiceDeployment) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Config          string  `json:"config"`
+		Cluster         string  `json:"cluster"`
+		Service         string  `json:"service"`
+		Revision        string  `json:"revision"`
+		Outcome         string  `json:"outcome"`
+		DurationSeconds float64 `json:"durationSeconds"`
+		Reason          string  `json:"reason"`
+	}
+	concrete.Config = r.Config
+	concrete.Cluster = r.Cluster
+	concrete.Service = r.Service
+	concrete.Revision = r.Revision
+	concrete.Outcome = r.Outcome
+	concrete.DurationSeconds = r.DurationSeconds
+	concrete.Reason = r.Reason
+	return json.Marshal(&concrete)
+}
+
+func (r *ServiceDeployment) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Config          string  `json:"config"`
+		Cluster         string  `json:"cluster"`
+		Service         string  `json:"service"`
+		Revision        string  `json:"revision"`
+		Outcome         string  `json:"outcome"`
+		DurationSeconds float64 `json:"durationSeconds"`
+		Reason          string  `json:"reason"`
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Config = concrete.Config
+	r.Cluster = concrete.Cluster
+	r.Service = concrete.Service
+	r.Revision = concrete.Revision
+	r.Outcome = concrete.Outcome
+	r.DurationSeconds = concrete.DurationSeconds
+	r.Reason = concrete.Reason
 	return nil
 }
 
@@ -628,7 +676,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var config string
+			var config []string
 			if inputArgs["config"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["config"]), &config)
 				if err != nil {
@@ -698,11 +746,18 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
 				}
 			}
-			var config string
+			var config []string
 			if inputArgs["config"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["config"]), &config)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg config", err))
+				}
+			}
+			var failFast bool
+			if inputArgs["failFast"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failFast"]), &failFast)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failFast", err))
 				}
 			}
 			var tag []string
@@ -845,7 +900,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBefore", err))
 				}
 			}
-			return (*EcsPipeline).Ship(&parent, ctx, repository, config, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible, runBefore)
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, failFast, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible, runBefore)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1060,7 +1115,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBeforeContainer", err))
 				}
 			}
-			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer)
+			var failFast bool
+			if inputArgs["failFast"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failFast"]), &failFast)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failFast", err))
+				}
+			}
+			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer, failFast)
 		case "Diff":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
