@@ -1130,6 +1130,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*EcsService).Diff(&parent, ctx)
+		case "Exec":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var task string
+			if inputArgs["task"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["task"]), &task)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg task", err))
+				}
+			}
+			var container string
+			if inputArgs["container"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["container"]), &container)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg container", err))
+				}
+			}
+			var command string
+			if inputArgs["command"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["command"]), &command)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
+				}
+			}
+			var interactive bool
+			if inputArgs["interactive"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["interactive"]), &interactive)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg interactive", err))
+				}
+			}
+			return (*EcsService).Exec(&parent, ctx, task, container, command, interactive)
 		case "Logs":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

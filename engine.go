@@ -132,6 +132,19 @@ func (r *ran) Result(ctx context.Context) (string, error) {
 // error message as an error. A command that talks to AWS is never served
 // from the cache: each run carries a fresh nonce.
 func run(ctx context.Context, ctr *dagger.Container, args ...string) (*ran, error) {
+	r, code, err := runCode(ctx, ctr, args...)
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		return nil, r.failure(ctx, args[0], code)
+	}
+	return r, nil
+}
+
+// runCode runs the engine command and returns its output and exit code,
+// whatever the code.
+func runCode(ctx context.Context, ctr *dagger.Container, args ...string) (*ran, int, error) {
 	var nonce [12]byte
 	rand.Read(nonce[:])
 	argv := append([]string{engineCLI, "--error-file=" + engineOut + "/error", "--result=" + engineOut + "/result.json"}, args...)
@@ -141,21 +154,24 @@ func run(ctx context.Context, ctr *dagger.Container, args ...string) (*ran, erro
 		WithExec(argv, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	code, err := ctr.ExitCode(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("running ecs-pipeline %s: %w", args[0], err)
-	}
-	if code != 0 {
-		msg, err := ctr.File(engineOut + "/error").Contents(ctx)
-		if err != nil || strings.TrimSpace(msg) == "" {
-			stderr, _ := ctr.Stderr(ctx)
-			return nil, fmt.Errorf("ecs-pipeline %s exited with %d:\n%s", args[0], code, tail(stderr, 40))
-		}
-		return nil, errors.New(strings.TrimRight(msg, "\n"))
+		return nil, 0, fmt.Errorf("running ecs-pipeline %s: %w", args[0], err)
 	}
 	out, err := ctr.Stdout(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &ran{ctr: ctr, Stdout: out}, nil
+	return &ran{ctr: ctr, Stdout: out}, code, nil
+}
+
+// failure is the error of a command that exited with code: the message it
+// wrote to its error file, else the end of what it printed.
+func (r *ran) failure(ctx context.Context, command string, code int) error {
+	msg, err := r.ctr.File(engineOut + "/error").Contents(ctx)
+	if err != nil || strings.TrimSpace(msg) == "" {
+		stderr, _ := r.ctr.Stderr(ctx)
+		return fmt.Errorf("ecs-pipeline %s exited with %d:\n%s", command, code, tail(stderr, 40))
+	}
+	return errors.New(strings.TrimRight(msg, "\n"))
 }
 
 // tail returns the last n lines of s.
