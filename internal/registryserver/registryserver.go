@@ -71,6 +71,18 @@ func (r *Registry) BlobUploads(repo string) int {
 	return n
 }
 
+// ManifestPuts counts the manifests pushed into a repository so far (one
+// per tag pushed).
+func (r *Registry) ManifestPuts(repo string) int {
+	n := 0
+	for _, line := range strings.Split(r.proc.Output(), "\n") {
+		if strings.Contains(line, `"PUT /v2/`+repo+`/manifests/`) {
+			n++
+		}
+	}
+	return n
+}
+
 // ManifestDigest returns the digest the registry serves for repo:reference,
 // read from its API (HEAD /v2/<repo>/manifests/<reference>).
 func (r *Registry) ManifestDigest(repo, reference string) (string, error) {
