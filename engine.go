@@ -30,6 +30,11 @@ const (
 	engineSrc = "/src"
 )
 
+// engineSources is the source the engine image is built from
+// (internal/lint checks that it holds every package the two programs
+// import from this module).
+var engineSources = []string{"go.mod", "go.sum", "cmd/ecs-pipeline/**/*.go", "cmd/ecssim/**/*.go", "pipeline/**/*.go", "sim/**/*.go", "internal/ssmsession/**/*.go"}
+
 // Engine returns the engine image built from this module's source: the
 // ecs-pipeline command (a drop-in for the ecspresso binary, and what every
 // function here runs to reach AWS) and the ECS simulator. The release
@@ -41,7 +46,7 @@ func (m *EcsPipeline) Engine() *dagger.Container {
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("ecs-pipeline-go-build")).
 		WithEnvVariable("CGO_ENABLED", "0").
 		WithDirectory("/src", own, dagger.ContainerWithDirectoryOpts{
-			Include: []string{"go.mod", "go.sum", "cmd/ecs-pipeline/**/*.go", "cmd/ecssim/**/*.go", "pipeline/**/*.go", "sim/**/*.go"},
+			Include: engineSources,
 			Exclude: []string{"**/*_test.go"},
 		}).
 		WithWorkdir("/src").
