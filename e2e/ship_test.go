@@ -18,6 +18,7 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/internal/registryserver"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // simTimeScale runs the simulated ECS 20 times faster than real time: a
@@ -28,7 +29,7 @@ const simTimeScale = 20
 // passing every other service (ECR, STS, ...) to moto, and a registry that
 // accepts moto's ECR token. Cluster prod runs service hello on hello:1.
 type ecsStandIns struct {
-	sim *ecssim.Server
+	sim *ecssimtest.Server
 	ecs *ecs.Client
 	reg *registryserver.Registry
 }
@@ -41,7 +42,7 @@ func startECSStandIns(t testing.TB) *ecsStandIns {
 		t.Fatal(err)
 	}
 	s := &ecsStandIns{
-		sim: ecssim.NewServer(t, ecssim.WithUpstream(upstream), ecssim.WithCluster("prod"), ecssim.WithTimeScale(simTimeScale)),
+		sim: ecssimtest.NewServer(t, ecssim.WithUpstream(upstream), ecssim.WithCluster("prod"), ecssim.WithTimeScale(simTimeScale)),
 		reg: registryserver.Start(t, "AWS", ecrToken(t, moto)),
 	}
 	s.ecs = s.sim.ECSClient()

@@ -11,12 +11,13 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // TestNewAWSRequestTimeout: an attempt that stalls ends at RequestTimeout
 // instead of hanging the call.
 func TestNewAWSRequestTimeout(t *testing.T) {
-	srv := ecssim.NewServer(t, ecssim.WithCluster("prod"))
+	srv := ecssimtest.NewServer(t, ecssim.WithCluster("prod"))
 	if err := srv.InjectFault(ecssim.Fault{Kind: ecssim.FaultLatency, Operation: "DescribeClusters", Latency: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 var simStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -39,7 +40,7 @@ func (s simClock) Sleep(ctx context.Context, d time.Duration) error {
 type deployEnv struct {
 	t     testing.TB
 	ctx   context.Context
-	srv   *ecssim.Server
+	srv   *ecssimtest.Server
 	clock *ecssim.ManualClock
 	ecs   *ecs.Client
 	cfg   *pipeline.Config
@@ -49,7 +50,7 @@ type deployEnv struct {
 func newDeployEnv(t testing.TB, env map[string]string, opts ...ecssim.Option) *deployEnv {
 	t.Helper()
 	clock := ecssim.NewManualClock(simStart)
-	srv := ecssim.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod")}, opts...)...)
+	srv := ecssimtest.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod")}, opts...)...)
 	// No SDK retries: the SDK would back off in wall time, and Wait's own
 	// handling of throttling and 5xx is what these tests exercise.
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })

@@ -16,12 +16,13 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // execEnv is a simulator with service "web" in cluster "prod", whose
 // tasks run.
 type execEnv struct {
-	srv   *ecssim.Server
+	srv   *ecssimtest.Server
 	clock *ecssim.ManualClock
 	ecs   *ecs.Client
 	cfg   *pipeline.Config
@@ -35,7 +36,7 @@ func newExecEnv(t *testing.T, enableExec bool, containers ...string) *execEnv {
 		containers = []string{"app"}
 	}
 	clock := ecssim.NewManualClock(simStart)
-	srv := ecssim.NewServer(t, ecssim.WithClock(clock), ecssim.WithCluster("prod"))
+	srv := ecssimtest.NewServer(t, ecssim.WithClock(clock), ecssim.WithCluster("prod"))
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
 	ctx := t.Context()
 	var defs []types.ContainerDefinition
@@ -244,7 +245,7 @@ func wantRefusal(t *testing.T, err error, says ...string) {
 	}
 }
 
-func countCalls(srv *ecssim.Server, op string) int {
+func countCalls(srv *ecssimtest.Server, op string) int {
 	n := 0
 	for _, r := range srv.Requests() {
 		if r.Operation == op {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // manyScale is how much faster than the wall clock the simulator runs in
@@ -46,7 +47,7 @@ func (s scaledClock) Sleep(ctx context.Context, d time.Duration) error {
 type manyEnv struct {
 	t     testing.TB
 	ctx   context.Context
-	srv   *ecssim.Server
+	srv   *ecssimtest.Server
 	clock pipeline.Clock
 	ecs   *ecs.Client
 	cfgs  []*pipeline.Config
@@ -55,7 +56,7 @@ type manyEnv struct {
 func newManyEnv(t testing.TB, n int) *manyEnv {
 	t.Helper()
 	simClock := ecssim.NewScaledClock(manyScale)
-	srv := ecssim.NewServer(t, ecssim.WithClock(simClock), ecssim.WithCluster("prod"))
+	srv := ecssimtest.NewServer(t, ecssim.WithClock(simClock), ecssim.WithCluster("prod"))
 	// No SDK retries (they would back off in wall time): the pipeline's
 	// own handling of throttling is what these tests exercise.
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
@@ -340,7 +341,7 @@ func TestDeployServices50UnderThrottling(t *testing.T) {
 	checkReadRates(t, e.srv.Requests())
 }
 
-func callsOf(srv *ecssim.Server, op string) []ecssim.Request {
+func callsOf(srv *ecssimtest.Server, op string) []ecssim.Request {
 	var out []ecssim.Request
 	for _, r := range srv.Requests() {
 		if r.Operation == op {

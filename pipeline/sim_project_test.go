@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // project copies testdata/deploy to a temporary directory, replaces or adds
@@ -39,7 +40,7 @@ func project(t *testing.T, files, env map[string]string) *pipeline.Config {
 func emptyEnv(t *testing.T) *deployEnv {
 	t.Helper()
 	clock := ecssim.NewManualClock(simStart)
-	srv := ecssim.NewServer(t, ecssim.WithClock(clock), ecssim.WithCluster("prod"))
+	srv := ecssimtest.NewServer(t, ecssim.WithClock(clock), ecssim.WithCluster("prod"))
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
 	return &deployEnv{t: t, ctx: t.Context(), srv: srv, clock: clock, ecs: client}
 }

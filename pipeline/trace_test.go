@@ -18,6 +18,7 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 // traceEnv is a deployEnv whose task definition (testdata/trace) logs with
@@ -36,7 +37,7 @@ func newTraceEnv(t testing.TB, opts ...ecssim.Option) *traceEnv {
 	clock := ecssim.NewManualClock(simStart)
 	healthy := ecssim.Healthy()
 	healthy.Logs = v1Lines
-	srv := ecssim.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(healthy)}, opts...)...)
+	srv := ecssimtest.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(healthy)}, opts...)...)
 	client := srv.ECSClient(func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
 	e := &deployEnv{t: t, ctx: context.Background(), srv: srv, clock: clock, ecs: client}
 	load := func(image string) *pipeline.Config {

@@ -153,3 +153,23 @@ func TestReleasedEngineIsPinnedByDigest(t *testing.T) {
 		t.Errorf("the pin pattern refuses what the release workflow writes: %s", w)
 	}
 }
+
+// The programs ship without test helpers: no package of this module that
+// they import uses testing or net/http/httptest (sim/ecssimtest and
+// internal/*server are for tests).
+func TestEngineImportsNoTestHelpers(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.ImportPath}} {{join .Imports \" \"}}{{end}}{{end}}", "./cmd/ecs-pipeline", "./cmd/ecssim")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == "testing" || imp == "net/http/httptest" {
+				t.Errorf("%s imports %s", f[0], imp)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 var rollbackBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: true}
@@ -233,7 +234,7 @@ func TestStopServiceDeploymentRollsBack(t *testing.T) {
 func TestTimeScaleRunsFiveMinuteDeploymentQuickly(t *testing.T) {
 	// Start 1m, healthy 3m later, old tasks drain for 1m: five minutes.
 	b := ecssim.Behavior{StartDelay: time.Minute, HealthyAfter: 3 * time.Minute, DrainDelay: time.Minute}
-	srv := ecssim.NewServer(t, ecssim.WithTimeScale(1200), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(b))
+	srv := ecssimtest.NewServer(t, ecssim.WithTimeScale(1200), ecssim.WithCluster("prod"), ecssim.WithDefaultBehavior(b))
 	e := &env{t: t, ctx: t.Context(), srv: srv, ecs: srv.ECSClient(), sds: map[string]string{}}
 	v1 := e.register("web", "web:1")
 	v2 := e.register("web", "web:2")

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 var start = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -21,7 +22,7 @@ var start = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	srv   *ecssim.Server
+	srv   *ecssimtest.Server
 	clock *ecssim.ManualClock
 	ecs   *ecs.Client
 	// sds maps the deployments update started to their service
@@ -32,7 +33,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...ecssim.Option) *env {
 	t.Helper()
 	clock := ecssim.NewManualClock(start)
-	srv := ecssim.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod")}, opts...)...)
+	srv := ecssimtest.NewServer(t, append([]ecssim.Option{ecssim.WithClock(clock), ecssim.WithCluster("prod")}, opts...)...)
 	return &env{t: t, ctx: context.Background(), srv: srv, clock: clock, ecs: srv.ECSClient(), sds: map[string]string{}}
 }
 

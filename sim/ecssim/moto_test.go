@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver"
 	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssim"
+	"github.com/ecs-pipeline/ecs-pipeline/sim/ecssimtest"
 )
 
 func TestPassThroughToMoto(t *testing.T) {
@@ -29,7 +30,7 @@ func TestPassThroughToMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := ecssim.NewServer(t, ecssim.WithUpstream(moto))
+	srv := ecssimtest.NewServer(t, ecssim.WithUpstream(moto))
 	cfg := srv.AWSConfig()
 
 	tok, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(t.Context(), &ecr.GetAuthorizationTokenInput{})
@@ -157,7 +158,7 @@ func lookup(v any, path string) (any, bool) {
 
 func TestConformanceWithMoto(t *testing.T) {
 	moto := runSequence(t, motoserver.Start(t))
-	sim := runSequence(t, ecssim.NewServer(t).URL)
+	sim := runSequence(t, ecssimtest.NewServer(t).URL)
 
 	// The fields the pipeline reads, with a pattern both must match ("" for
 	// any value of the same JSON type). Where moto 5.2 falls short of real
