@@ -42,15 +42,28 @@ func Start(t testing.TB, username, password string) *Registry {
 	}
 	htpasswd := filepath.Join(dir, "htpasswd")
 	write(t, htpasswd, username+":"+string(hash)+"\n")
+	r := start(t, dir, fmt.Sprintf("auth: {htpasswd: {realm: ecs-pipeline-test, path: %s}}\n", htpasswd))
+	r.username, r.password = username, password
+	return r
+}
+
+// StartOpen runs a registry anyone may push to and pull from, as a team's
+// mirror inside its network might be, and stops it when the test ends.
+func StartOpen(t testing.TB) *Registry {
+	t.Helper()
+	return start(t, t.TempDir(), "")
+}
+
+func start(t testing.TB, dir, auth string) *Registry {
+	t.Helper()
 	host := "127.0.0.1:" + strconv.Itoa(testserver.FreePort(t, firstPort, lastPort))
 	config := filepath.Join(dir, "config.yml")
 	write(t, config, fmt.Sprintf(`version: 0.1
 log: {level: info, accesslog: {disabled: false}}
 storage: {filesystem: {rootdirectory: %s}}
 http: {addr: %s}
-auth: {htpasswd: {realm: ecs-pipeline-test, path: %s}}
-`, filepath.Join(dir, "data"), host, htpasswd))
-	r := &Registry{Host: host, username: username, password: password}
+`, filepath.Join(dir, "data"), host)+auth)
+	r := &Registry{Host: host}
 	r.proc = testserver.Start(t, "http://"+host+"/v2/", testserver.Command{
 		Program: "docker-registry",
 		Args:    []string{"serve", config},
