@@ -49,8 +49,9 @@ const (
 
 // Check is one thing Verify looked up.
 type Check struct {
-	// Name is the kind of check: image, task role, execution role, log
-	// group, secret, cluster, service or target group.
+	// Name is the kind of check: image, task role, execution role, exec
+	// task role, exec permissions, log group, secret, cluster, service or
+	// target group.
 	Name string
 	// Container is the container the checked value belongs to, empty for
 	// task and service level checks.
@@ -144,7 +145,10 @@ func mdCell(s string) string {
 // service and load balancer target groups. Every check runs, failed or
 // not; lookups that fail for another reason (access denied, throttling)
 // fail their check with the error. Verify only reads: it calls no API that
-// changes anything. The error is for definitions that do not render.
+// changes anything. When the service definition sets enableExecuteCommand,
+// it also checks what ECS Exec needs: a task role whose policies allow the
+// ssmmessages channel actions, and warns when the running service has
+// exec off. The error is for definitions that do not render.
 func Verify(ctx context.Context, clients *AWS, cfg *Config, opts VerifyOptions) (*VerifyReport, error) {
 	want := renderTask | anyImages
 	if cfg.ServiceDefinition != "" {
@@ -160,10 +164,14 @@ func Verify(ctx context.Context, clients *AWS, cfg *Config, opts VerifyOptions) 
 	v.images(ctx, task)
 	v.role(ctx, "task role", aws.ToString(task.TaskRoleArn), nil)
 	v.role(ctx, "execution role", aws.ToString(task.ExecutionRoleArn), executionRoleNeeds(task))
+	wantExec := svc != nil && svc.EnableExecuteCommand
+	if wantExec {
+		v.execChecks(ctx, task)
+	}
 	v.logGroups(ctx, task)
 	v.secrets(ctx, task)
 	clusterFound := v.cluster(ctx, cfg)
-	v.service(ctx, cfg, clusterFound)
+	v.service(ctx, cfg, clusterFound, wantExec)
 	v.targetGroups(ctx, cfg, svc, task)
 	return v.report, nil
 }
@@ -497,8 +505,11 @@ func (v *verifier) cluster(ctx context.Context, cfg *Config) bool {
 	return true
 }
 
-// service checks that the config's service exists in its cluster.
-func (v *verifier) service(ctx context.Context, cfg *Config, clusterFound bool) {
+// service checks that the config's service exists in its cluster. When
+// the service definition turns ECS Exec on (wantExec) and the running
+// service has it off, the check warns: only tasks started after a deploy
+// turns it on get the agent.
+func (v *verifier) service(ctx context.Context, cfg *Config, clusterFound, wantExec bool) {
 	c := Check{Name: "service", Subject: cfg.Service}
 	defer func() { v.add(c) }()
 	switch {
@@ -519,6 +530,10 @@ func (v *verifier) service(ctx context.Context, cfg *Config, clusterFound bool) 
 		c.Status, c.Reason = CheckFailed, fmt.Sprintf("service %s is %s, not ACTIVE", cfg.Service, aws.ToString(out.Services[0].Status))
 	default:
 		c.Status, c.Reason = CheckOK, "exists in cluster "+cfg.Cluster
+		if wantExec && !out.Services[0].EnableExecuteCommand {
+			c.Warnings = append(c.Warnings, "enableExecuteCommand is true in the service definition but off on the running service: "+
+				"ECS Exec works only in tasks started after a deploy turns it on")
+		}
 	}
 }
 
