@@ -374,3 +374,188 @@ func must(t *testing.T, doing string, f func() error) {
 		t.Fatalf("%s: %v", doing, err)
 	}
 }
+
+// TestVerifyExecAgainstMoto verifies testdata/verify with
+// enableExecuteCommand on in the service definition, against task roles
+// created in moto with and without the ssmmessages actions ECS Exec needs,
+// and with it off, when none of the exec checks run.
+func TestVerifyExecAgainstMoto(t *testing.T) {
+	ctx := context.Background()
+	endpoint := motoserver.Start(t)
+	seed, err := pipeline.NewAWS(ctx, pipeline.AWSOptions{
+		Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test", EndpointURL: endpoint,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := seedVerify(t, seed.Config, endpoint)
+
+	iamc := iam.NewFromConfig(seed.Config)
+	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	managed := func(name, doc string) *string {
+		out, err := iamc.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
+		if err != nil {
+			t.Fatalf("creating policy %s: %v", name, err)
+		}
+		return out.Policy.Arn
+	}
+	channels := `["ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel"]`
+	fourActions := managed("exec-channels", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":`+channels+`,"Resource":["*"]}]}`)
+	denyOpen := managed("exec-deny-open", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"ssmmessages:OpenDataChannel","Resource":"*"}}`)
+	for _, r := range []struct {
+		name     string
+		inline   string
+		attached []*string
+	}{
+		{name: "exec-inline", inline: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssmmessages:*","Resource":"*"}]}`},
+		{name: "exec-managed", attached: []*string{fourActions}},
+		{name: "exec-none", inline: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ssmmessages:CreateControlChannel"],"Resource":"*"}]}`},
+		{name: "exec-deny", inline: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, attached: []*string{denyOpen}},
+		{name: "exec-conditional", inline: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssmmessages:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`},
+	} {
+		must(t, "creating role "+r.name, func() error {
+			_, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(trust)})
+			return err
+		})
+		if r.inline != "" {
+			must(t, "putting the inline policy of "+r.name, func() error {
+				_, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.name + "-inline"), PolicyDocument: aws.String(r.inline)})
+				return err
+			})
+		}
+		for _, arn := range r.attached {
+			must(t, "attaching a policy to "+r.name, func() error {
+				_, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: arn})
+				return err
+			})
+		}
+	}
+
+	var mu sync.Mutex
+	calls := map[string]int{}
+	cfg := seed.Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				mu.Lock()
+				calls[awsmiddleware.GetOperationName(ctx)]++
+				mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+	clients := pipeline.NewAWSFromConfig(cfg)
+	verify := func(t *testing.T, vars map[string]string) *pipeline.VerifyReport {
+		t.Helper()
+		all := maps.Clone(env)
+		maps.Copy(all, vars)
+		conf, err := pipeline.LoadConfig(ctx, pipeline.LoadConfigOptions{
+			Path:      "testdata/verify/ecspresso.yml",
+			LookupEnv: func(k string) (string, bool) { v, ok := all[k]; return v, ok },
+			AWS:       clients,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := pipeline.Verify(ctx, clients, conf, pipeline.VerifyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return report
+	}
+	find := func(r *pipeline.VerifyReport, name string) *pipeline.Check {
+		for i := range r.Checks {
+			if r.Checks[i].Name == name {
+				return &r.Checks[i]
+			}
+		}
+		return nil
+	}
+	role := func(name string) string { return "arn:aws:iam::" + verifyAccount + ":role/" + name }
+
+	for _, c := range []struct {
+		name       string
+		taskRole   string
+		roleStatus pipeline.CheckStatus // of "exec task role"
+		status     pipeline.CheckStatus // of "exec permissions"
+		reason     []string             // what the exec permissions reason must say
+	}{
+		{name: "inline ssmmessages:*", taskRole: role("exec-inline"), roleStatus: pipeline.CheckOK, status: pipeline.CheckOK,
+			reason: []string{"role exec-inline allows ssmmessages:CreateControlChannel, ssmmessages:CreateDataChannel, ssmmessages:OpenControlChannel, ssmmessages:OpenDataChannel"}},
+		{name: "managed policy with the four actions", taskRole: role("exec-managed"), roleStatus: pipeline.CheckOK, status: pipeline.CheckOK,
+			reason: []string{"role exec-managed allows"}},
+		{name: "conditional allow", taskRole: role("exec-conditional"), roleStatus: pipeline.CheckOK, status: pipeline.CheckOK,
+			reason: []string{"with conditions", "inline policy exec-conditional-inline"}},
+		{name: "no such policy", taskRole: role("exec-none"), roleStatus: pipeline.CheckOK, status: pipeline.CheckFailed,
+			reason: []string{"role exec-none do not allow ssmmessages:CreateDataChannel, ssmmessages:OpenControlChannel, ssmmessages:OpenDataChannel,"}},
+		{name: "role without policies", taskRole: role("verify-task"), roleStatus: pipeline.CheckOK, status: pipeline.CheckFailed,
+			reason: []string{"role verify-task do not allow ssmmessages:CreateControlChannel, ssmmessages:CreateDataChannel, ssmmessages:OpenControlChannel, ssmmessages:OpenDataChannel,"}},
+		{name: "deny", taskRole: role("exec-deny"), roleStatus: pipeline.CheckOK, status: pipeline.CheckFailed,
+			reason: []string{"do not allow ssmmessages:OpenDataChannel (denied by managed policy exec-deny-open)"}},
+		{name: "no task role", taskRole: "", roleStatus: pipeline.CheckFailed, status: pipeline.CheckSkipped,
+			reason: []string{"no task role"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mu.Lock()
+			clear(calls)
+			mu.Unlock()
+			report := verify(t, map[string]string{"ENABLE_EXEC": "true", "TASK_ROLE_ARN": c.taskRole})
+			rc, pc := find(report, "exec task role"), find(report, "exec permissions")
+			if rc == nil || pc == nil {
+				t.Fatalf("no exec checks:\n%s", report)
+			}
+			if rc.Status != c.roleStatus || pc.Status != c.status {
+				t.Fatalf("exec task role %s, exec permissions %s; want %s, %s:\n%s", rc.Status, pc.Status, c.roleStatus, c.status, report)
+			}
+			for _, want := range c.reason {
+				if !strings.Contains(pc.Reason, want) {
+					t.Errorf("exec permissions reason %q does not say %q", pc.Reason, want)
+				}
+			}
+			if c.taskRole == "" && !strings.Contains(rc.Reason, "ECS Exec needs a task role") {
+				t.Errorf("exec task role reason %q does not say ECS Exec needs a task role", rc.Reason)
+			}
+			if report.OK() != (c.status == pipeline.CheckOK && c.roleStatus == pipeline.CheckOK) {
+				t.Errorf("OK() = %v:\n%s", report.OK(), report)
+			}
+			// The running service (created by seedVerify) has exec off.
+			svc := find(report, "service")
+			if svc == nil || svc.Status != pipeline.CheckOK || len(svc.Warnings) != 1 || !strings.Contains(svc.Warnings[0], "off on the running service") {
+				t.Errorf("the service check does not warn that exec is off on the running service:\n%s", report)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			reads := []string{"BatchGetImage", "GetRole", "DescribeLogGroups", "DescribeSecret", "GetParameter", "DescribeClusters", "DescribeServices", "DescribeTargetGroups",
+				"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "GetPolicy", "GetPolicyVersion"}
+			for op := range calls {
+				if !slices.Contains(reads, op) {
+					t.Errorf("Verify called %s, which is not one of its read-only lookups %v", op, reads)
+				}
+			}
+		})
+	}
+
+	t.Run("exec on in the running service", func(t *testing.T) {
+		must(t, "turning exec on", func() error {
+			_, err := ecs.NewFromConfig(seed.Config).UpdateService(ctx, &ecs.UpdateServiceInput{
+				Cluster: aws.String("verify"), Service: aws.String("verify-app"), EnableExecuteCommand: aws.Bool(true),
+			})
+			return err
+		})
+		report := verify(t, map[string]string{"ENABLE_EXEC": "true", "TASK_ROLE_ARN": role("exec-inline")})
+		if svc := find(report, "service"); svc == nil || len(svc.Warnings) > 0 || !report.OK() {
+			t.Errorf("with exec on in the service, the service check warns or the report fails:\n%s", report)
+		}
+	})
+
+	t.Run("exec off", func(t *testing.T) {
+		report := verify(t, map[string]string{"ENABLE_EXEC": "false", "TASK_ROLE_ARN": ""})
+		for _, ch := range report.Checks {
+			if strings.HasPrefix(ch.Name, "exec ") || len(ch.Warnings) > 0 && ch.Name == "service" {
+				t.Errorf("with enableExecuteCommand off, Verify added %s %s: %s (warnings %q)", ch.Status, ch.Name, ch.Reason, ch.Warnings)
+			}
+		}
+		if !report.OK() {
+			t.Errorf("report failed:\n%s", report)
+		}
+	})
+}
