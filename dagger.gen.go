@@ -1157,14 +1157,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg command", err))
 				}
 			}
-			var interactive bool
-			if inputArgs["interactive"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["interactive"]), &interactive)
+			var terminal bool
+			if inputArgs["terminal"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["terminal"]), &terminal)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg interactive", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg terminal", err))
 				}
 			}
-			return (*EcsService).Exec(&parent, ctx, task, container, command, interactive)
+			return (*EcsService).Exec(&parent, ctx, task, container, command, terminal)
 		case "Logs":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

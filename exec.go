@@ -12,7 +12,7 @@ import (
 // install: the engine speaks the Session Manager data channel itself. The
 // task is the service's newest running one unless --task names one; the
 // container the task's only (or only essential) one unless --container.
-// With --interactive the session opens in your terminal (dagger call on a
+// With --terminal the session opens in your terminal (dagger call on a
 // TTY); without, the command's output is returned, and a non-zero exit
 // fails the call naming the exit code. The service needs
 // enableExecuteCommand, and its task role the ssmmessages channel actions.
@@ -30,9 +30,10 @@ func (s *EcsService) Exec(
 	// /proc/1/environ`).
 	// +default="sh"
 	command string,
-	// Open an interactive session in your terminal.
+	// Open an interactive session in your terminal (Dagger's own
+	// --interactive flag is something else: it opens a shell on failure).
 	// +optional
-	interactive bool,
+	terminal bool,
 ) (string, error) {
 	ctr, args, err := s.engine(ctx)
 	if err != nil {
@@ -45,7 +46,7 @@ func (s *EcsService) Exec(
 	if container != "" {
 		args = append(args, "--container="+container)
 	}
-	if interactive {
+	if terminal {
 		_, err := ctr.Terminal(dagger.ContainerTerminalOpts{Cmd: append([]string{engineCLI}, args...)}).Sync(ctx)
 		return "", err
 	}

@@ -63,7 +63,7 @@ func TestExecIntoATask(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "tmux.sock")
 	bin, _ := exec.LookPath("dagger")
 	args := append([]string{bin, "call", "-m", moduleRoot(t)}, s.args(app)...)
-	args = append(args, "service", "exec", "--interactive")
+	args = append(args, "service", "exec", "--terminal")
 	script := filepath.Join(t.TempDir(), "session.sh")
 	writeFile(t, script, fmt.Sprintf("#!/bin/sh\nexport E2E_AWS_ACCESS_KEY_ID=%s E2E_AWS_SECRET_ACCESS_KEY=%s E2E_AWS_SESSION_TOKEN=%s DO_NOT_TRACK=1 _EXPERIMENTAL_DAGGER_RUNNER_HOST=%s\n%s\necho \"SESSION ENDED $?\"\nsleep 600\n",
 		fakeAccessKeyID, fakeSecretAccessKey, fakeSessionToken, os.Getenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST"), shellQuote(args)))
