@@ -287,9 +287,6 @@ const (
 // DescribeServices calls as reads) and no read action exceeds ECS's
 // documented request rates.
 func TestDeployServices50UnderThrottling(t *testing.T) {
-	if testing.Short() {
-		t.Skip("50 deploys")
-	}
 	e := newManyEnv(t, 50)
 	if err := e.srv.InjectFault(ecssim.Fault{Kind: ecssim.FaultThrottle, Rate: 0.2}); err != nil {
 		t.Fatal(err)

@@ -69,8 +69,28 @@ func (d *DeployCmd) Run(a *app) error {
 		}
 		fmt.Fprint(a.stderr, a.rel(diff))
 	}
+	opts := d.options(c.overrides, wait)
+	res, err := pipeline.Deploy(a.ctx, c.clients.ECS, c.cfg, opts)
+	if res != nil {
+		// A failed deployment's result says how it ended (ROLLED_BACK...).
+		if werr := a.writeResult(newDeployResult(res)); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if d.DryRun {
+		a.print(res.Plan)
+	}
+	a.print(fmt.Sprintf("%s: service %s in cluster %s, task definition %s\n", res.Outcome, res.Service, res.Cluster, res.TaskDefinitionArn))
+	return nil
+}
+
+// options are the deploy's options for one service, as its flags say.
+func (d *DeployCmd) options(overrides map[string]string, wait pipeline.WaitOptions) pipeline.DeployOptions {
 	opts := pipeline.DeployOptions{
-		ImageOverrides:       c.overrides,
+		ImageOverrides:       overrides,
 		ForceNewDeployment:   d.ForceNewDeployment,
 		SkipTaskDefinition:   d.SkipTaskDefinition,
 		DryRun:               d.DryRun,
@@ -87,21 +107,7 @@ func (d *DeployCmd) Run(a *app) error {
 		n := d.Tasks
 		opts.DesiredCount = &n
 	}
-	res, err := pipeline.Deploy(a.ctx, c.clients.ECS, c.cfg, opts)
-	if res != nil {
-		// A failed deployment's result says how it ended (ROLLED_BACK...).
-		if werr := a.writeResult(newDeployResult(res)); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if d.DryRun {
-		a.print(res.Plan)
-	}
-	a.print(fmt.Sprintf("%s: service %s in cluster %s, task definition %s\n", res.Outcome, res.Service, res.Cluster, res.TaskDefinitionArn))
-	return nil
+	return opts
 }
 
 func newDeployResult(res *pipeline.DeployResult) deployResult {

@@ -75,24 +75,7 @@ func (d *DeployCmd) runMany(a *app) error {
 	opts := pipeline.DeployManyOptions{
 		FailFast:    d.FailFast,
 		Concurrency: d.Concurrency,
-		Deploy: pipeline.DeployOptions{
-			ImageOverrides:       overrides,
-			ForceNewDeployment:   d.ForceNewDeployment,
-			SkipTaskDefinition:   d.SkipTaskDefinition,
-			DryRun:               d.DryRun,
-			NoWait:               !d.Wait,
-			RequireDigest:        d.RequireDigest,
-			Revision:             d.Revision,
-			LatestTaskDefinition: d.LatestTaskDefinition,
-			NoUpdateService:      !d.UpdateService,
-			RunBefore:            d.RunBefore,
-			RunBeforeContainer:   d.RunBeforeContainer,
-			Wait:                 wait,
-		},
-	}
-	if d.Tasks >= 0 {
-		n := d.Tasks
-		opts.Deploy.DesiredCount = &n
+		Deploy:      d.options(overrides, wait),
 	}
 	res, err := pipeline.DeployServices(a.ctx, clients.ECS, cfgs, opts)
 	if res != nil {
