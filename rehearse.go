@@ -150,7 +150,6 @@ func (m *EcsPipeline) Rehearse(
 		fmt.Fprintf(os.Stderr, "No %s in the source: rehearsing the sample application (testdata/app) with the starter kit.\n", dockerfile)
 	}
 
-	// Read the config first: a broken one fails before anything starts.
 	var configs []string
 	if config != "" {
 		configs = []string{config}
@@ -158,55 +157,49 @@ func (m *EcsPipeline) Rehearse(
 	service := func(image string) *EcsService {
 		return r.serviceFor(configs, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
-	// Nothing listens on this port: a lookup that needs AWS (ssm,
-	// secretsmanager_arn, an s3:// state) fails at once.
-	r.EndpointURL = "http://127.0.0.1:1"
-	probe, err := service("rehearsal.invalid/placeholder@sha256:"+strings.Repeat("0", 64)).output(ctx, "render", "--format=json", "config")
-	if err != nil && strings.Contains(err.Error(), r.EndpointURL) {
-		return nil, fmt.Errorf("%w\nA rehearsal has no AWS account: pass --tfstate with a local copy of the Terraform state (terraform state pull > terraform.tfstate), and --env for values the definitions read from SSM or Secrets Manager", err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var cfg struct{ Region, Cluster, Service string }
-	if err := json.Unmarshal([]byte(probe), &cfg); err != nil {
-		return nil, fmt.Errorf("reading the rendered config: %w", err)
-	}
-	region := cmp.Or(cfg.Region, rehearsalRegion)
-	r.Region = region
-	if repository == "" {
-		repository = defaultRehearsalRepository(region, cfg.Service)
-	}
-	if _, err := ref.ParseRepository(repository); err != nil {
-		return nil, err
-	}
 
 	// The simulator, and every AWS call and push of this rehearsal to it.
-	sim := r.simulator(region, cfg.Cluster, timeScale)
+	// Setup reads the config first (a broken one fails before anything
+	// is set up), then gives the simulator the config's region and
+	// cluster, and the service as it would exist before this change:
+	// revision 1 of an earlier image, running and steady; then the
+	// scenario's behaviour.
+	sim := r.simulator(timeScale)
 	if _, err := sim.Start(ctx); err != nil {
 		return nil, fmt.Errorf("starting the ECS simulator: %w", err)
 	}
 	defer sim.Stop(context.WithoutCancel(ctx), dagger.ServiceStopOpts{Kill: true})
-	r.Endpoint, r.RegistryEndpoint, r.EndpointURL = sim, sim, ""
-
-	// The service as it would exist before this change: revision 1 of an
-	// earlier image, running and steady; then the scenario's behaviour.
-	setup := []string{"rehearsal", "setup", "--sim=" + fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort),
-		"--repository=" + repository, "--scenario=" + scenario}
+	r.Endpoint, r.RegistryEndpoint = sim, sim
+	setup := []string{"rehearsal", "setup", "--sim=" + fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort), "--scenario=" + scenario}
+	if repository != "" {
+		if _, err := ref.ParseRepository(repository); err != nil {
+			return nil, err
+		}
+		setup = append(setup, "--repository="+repository)
+	}
 	if runBefore != "" {
 		setup = append(setup, "--run-before="+runBefore)
 	}
-	created, err := service("").output(ctx, setup...)
+	ran, err := service("").run(ctx, setup...)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(created))
+	result, err := ran.Result(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
+	}
+	var account struct{ Region, Repository string }
+	if err := json.Unmarshal([]byte(result), &account); err != nil {
+		return nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
+	}
+	r.Region, repository = account.Region, account.Repository
+	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(ran.Stdout))
 
 	return r.ship(ctx, shipArgs{
 		repository: repository, config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
-		desiredCount: -1, runBefore: runBefore,
+		desiredCount: -1, runBefore: runBefore, checked: true,
 	})
 }
 
@@ -225,7 +218,7 @@ func (m *EcsPipeline) sample(repository string) (*dagger.Directory, error) {
 
 // simulator is the ECS simulator with its stand-ins (ecssim -standin)
 // from the engine image. Each rehearsal gets its own.
-func (m *EcsPipeline) simulator(region, cluster string, timeScale int) *dagger.Service {
+func (m *EcsPipeline) simulator(timeScale int) *dagger.Service {
 	var nonce [8]byte
 	rand.Read(nonce[:])
 	return m.engine().
@@ -233,7 +226,7 @@ func (m *EcsPipeline) simulator(region, cluster string, timeScale int) *dagger.S
 		WithExposedPort(rehearsalPort).
 		AsService(dagger.ContainerAsServiceOpts{Args: []string{
 			engineSim, "-standin", "-addr", "0.0.0.0:" + strconv.Itoa(rehearsalPort),
-			"-region", region, "-account", rehearsalAccount, "-cluster", cluster, "-time-scale", strconv.Itoa(timeScale),
+			"-account", rehearsalAccount, "-time-scale", strconv.Itoa(timeScale),
 		}})
 }
 

@@ -331,6 +331,67 @@ func TestRehearsalSetup(t *testing.T) {
 	}
 }
 
+// TestRehearsalSetupSetsUpTheAccount starts the simulator as the module's
+// rehearsal does, knowing nothing of the config: setup gives it the
+// config's region and cluster, and pushes the previous image to the
+// registry host of that region.
+func TestRehearsalSetupSetsUpTheAccount(t *testing.T) {
+	project(t, map[string]string{"ecspresso.yml": "region: eu-west-1\ncluster: staging\nservice: web\n" +
+		"task_definition: ecs-task-def.json\nservice_definition: ecs-service-def.jsonnet\n"})
+	var si *standin.Server
+	sim := ecssim.New(ecssim.WithTimeScale(600), ecssim.WithImageCheck(func(image string) error { return si.CheckImage(image) }))
+	si = standin.New(sim, "123456789012", "")
+	srv := httptest.NewServer(si)
+	t.Cleanup(srv.Close)
+	res := filepath.Join(t.TempDir(), "result.json")
+	r := cli(t, map[string]string{}, "--result", res, "rehearsal", "setup", "--sim", srv.URL)
+	wantCode(t, r, 0)
+	var got struct{ Region, Cluster, Service, Repository, PreviousImage string }
+	if b, err := os.ReadFile(res); err != nil || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("result: %v", err)
+	}
+	const repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
+	if got.Region != "eu-west-1" || got.Cluster != "staging" || got.Service != "web" || got.Repository != repo ||
+		!strings.HasPrefix(got.PreviousImage, repo+":previous@sha256:") {
+		t.Fatalf("result %+v", got)
+	}
+	if err := si.CheckImage(got.PreviousImage); err != nil {
+		t.Fatalf("the previous image is not in the stand-in's registry: %v", err)
+	}
+	clients, err := pipeline.NewAWS(t.Context(), pipeline.AWSOptions{Region: "eu-west-1", AccessKeyID: "AKIDTESTKEY", SecretAccessKey: "x", EndpointURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := clients.ECS.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"web"}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("service after setup: %v %v", out, err)
+	}
+	if arn := aws.ToString(out.Services[0].ClusterArn); arn != "arn:aws:ecs:eu-west-1:123456789012:cluster/staging" {
+		t.Errorf("cluster ARN %q", arn)
+	}
+	if td := aws.ToString(out.Services[0].TaskDefinition); !strings.HasPrefix(td, "arn:aws:ecs:eu-west-1:") {
+		t.Errorf("task definition %q", td)
+	}
+}
+
+// TestRehearsalSetupNeedsNoAccount: a config whose lookups need AWS fails
+// with the way out, and nothing is set up.
+func TestRehearsalSetupNeedsNoAccount(t *testing.T) {
+	project(t, map[string]string{"ecspresso.yml": "region: us-east-1\ncluster: '{{ ssm \"/app/cluster\" }}'\nservice: web\n" +
+		"task_definition: ecs-task-def.json\nservice_definition: ecs-service-def.jsonnet\n"})
+	sim := ecssim.New(ecssim.WithTimeScale(600))
+	srv := httptest.NewServer(standin.New(sim, "123456789012", ""))
+	t.Cleanup(srv.Close)
+	r := cli(t, map[string]string{}, "rehearsal", "setup", "--sim", srv.URL)
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stderr, "A rehearsal has no AWS account: pass --tfstate") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	for _, req := range sim.Requests() {
+		t.Errorf("the simulator was called: %s", req.Operation)
+	}
+}
+
 func TestEcspressoFlagsAccepted(t *testing.T) {
 	project(t, nil)
 	s := newSimulator(t, false)

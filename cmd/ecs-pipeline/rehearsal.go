@@ -44,7 +44,16 @@ type rehearsalResult struct {
 	TaskDefinition string `json:"taskDefinition"`
 	PreviousImage  string `json:"previousImage"`
 	Repository     string `json:"repository"`
+	// The config's region (else --region, else ap-northeast-1), cluster
+	// and service: the simulator's account is set up for them.
+	Region  string `json:"region"`
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
 }
+
+// noAccount is where the rehearsal's config lookups go while it is read:
+// nothing listens there, so a lookup that needs AWS fails at once.
+const noAccount = "http://127.0.0.1:1"
 
 func (r *RehearsalSetupCmd) Run(a *app) error {
 	behavior, ok := ecssim.Scenarios[r.Scenario]
@@ -63,21 +72,31 @@ func (r *RehearsalSetupCmd) Run(a *app) error {
 		slices.Sort(names)
 		return fmt.Errorf("--scenario %q: want one of %s", r.Scenario, strings.Join(names, ", "))
 	}
-	if a.cli.EndpointURL == "" {
-		a.cli.EndpointURL = r.Sim
-	}
 	a.standIn = true
 
-	// Read the config first: a broken one fails before anything changes.
+	// Read the config first, with no AWS behind its lookups (nothing
+	// listens at noAccount): a broken config, or one that needs an
+	// account, fails before anything is set up.
+	endpoint := cmp.Or(a.cli.EndpointURL, r.Sim)
+	a.cli.EndpointURL = noAccount
 	probe, err := a.load("rehearsal.invalid/placeholder@sha256:" + strings.Repeat("0", 64))
+	if err != nil && strings.Contains(err.Error(), noAccount) {
+		return fmt.Errorf("%w\nA rehearsal has no AWS account: pass --tfstate with a local copy of the Terraform state (terraform state pull > terraform.tfstate), and --env for values the definitions read from SSM or Secrets Manager", err)
+	}
 	if err != nil {
 		return err
 	}
+	a.cli.EndpointURL = endpoint
 	cfg := probe.cfg
-	region := cmp.Or(cfg.Region, rehearsalRegion)
+	region := cmp.Or(cfg.Region, a.cli.Region, rehearsalRegion)
 	repository := cmp.Or(r.Repository, rehearsalAccount+".dkr.ecr."+region+".amazonaws.com/"+cfg.Service)
 	repo, err := pipeline.ParseRepository(repository)
 	if err != nil {
+		return err
+	}
+	// The account as the config expects it: its region, its cluster.
+	sim := &ecssim.Client{URL: r.Sim}
+	if err := sim.SetAccount(a.ctx, region, cfg.Cluster); err != nil {
 		return err
 	}
 	opts := a.awsOptions()
@@ -110,7 +129,6 @@ func (r *RehearsalSetupCmd) Run(a *app) error {
 		return err
 	}
 	family := created.TaskDefinition
-	sim := &ecssim.Client{URL: r.Sim}
 	if err := sim.AdvanceClock(a.ctx, 15*time.Minute); err != nil {
 		return err
 	}
@@ -129,7 +147,8 @@ func (r *RehearsalSetupCmd) Run(a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "Rehearsal: simulated ECS serving service %s in cluster %s, running %s; scenario %s.\n",
 		cfg.Service, cfg.Cluster, family, r.Scenario)
-	if err := a.writeResult(rehearsalResult{TaskDefinition: family, PreviousImage: previous, Repository: repo.String()}); err != nil {
+	res := rehearsalResult{TaskDefinition: family, PreviousImage: previous, Repository: repo.String(), Region: region, Cluster: cfg.Cluster, Service: cfg.Service}
+	if err := a.writeResult(res); err != nil {
 		return err
 	}
 	a.print(fmt.Sprintf("created %s\n", family))

@@ -66,7 +66,7 @@ func run() error {
 		// Tasks pull their images from the stand-in's registry.
 		var si *standin.Server
 		opts = append(opts, ecssim.WithImageCheck(func(image string) error { return si.CheckImage(image) }))
-		si = standin.New(ecssim.New(opts...), *account, *region)
+		si = standin.New(ecssim.New(opts...), *account, "") // the simulator's region, as /_sim/account sets it
 		h = si
 	} else {
 		h = ecssim.New(opts...)

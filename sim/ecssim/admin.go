@@ -73,6 +73,20 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "DELETE /_sim/requests":
 		s.ResetRequests()
 		w.WriteHeader(http.StatusNoContent)
+	case "POST /_sim/account":
+		var in struct {
+			Region   string   `json:"region"`
+			Clusters []string `json:"clusters"`
+		}
+		if err := decodeAdmin(r, &in); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetAccount(in.Region, in.Clusters...); err != nil {
+			adminError(w, http.StatusConflict, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case "GET /_sim/clock":
 		adminJSON(w, map[string]time.Time{"now": s.Now()})
 	case "POST /_sim/clock/advance":

@@ -33,6 +33,12 @@ func (c *Client) SetBehavior(ctx context.Context, key string, b Behavior) error 
 	return c.post(ctx, "/_sim/behaviors", map[string]any{"key": key, "behavior": b})
 }
 
+// SetAccount sets the simulated region and creates clusters (POST
+// /_sim/account); see Simulator.SetAccount.
+func (c *Client) SetAccount(ctx context.Context, region string, clusters ...string) error {
+	return c.post(ctx, "/_sim/account", map[string]any{"region": region, "clusters": clusters})
+}
+
 // post sends body as JSON to one admin endpoint and fails on any status
 // but 2xx, quoting the simulator's answer.
 func (c *Client) post(ctx context.Context, path string, body any) error {

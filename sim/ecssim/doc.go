@@ -60,6 +60,8 @@
 //	DELETE /_sim/behaviors      forget the scripted behaviours
 //	GET    /_sim/requests       the request log; ?operation=UpdateService and ?mutating=true filter it
 //	DELETE /_sim/requests       empty the request log
+//	POST   /_sim/account        {"region":"eu-west-1","clusters":["web"]}: the region in ARNs (only
+//	                            before any task definition is registered) and clusters to create
 //	GET    /_sim/clock          {"now": simulated time}
 //	POST   /_sim/clock/advance  {"duration":"5m"} moves simulated time forward
 //

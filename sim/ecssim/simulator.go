@@ -18,7 +18,11 @@ import (
 // Simulator is an in-memory ECS control plane with a simulated timeline.
 // It is an http.Handler; serve it with net/http or NewServer.
 type Simulator struct {
+	// region is written holding both mu and regionMu, so that ARNs (built
+	// under mu) and Region (under regionMu alone: an image check calls it
+	// with mu held) read it safely.
 	region    string
+	regionMu  sync.RWMutex
 	account   string
 	scale     float64
 	clock     Clock
@@ -146,7 +150,35 @@ func New(opts ...Option) *Simulator {
 }
 
 // Region returns the simulated region.
-func (s *Simulator) Region() string { return s.region }
+func (s *Simulator) Region() string {
+	s.regionMu.RLock()
+	defer s.regionMu.RUnlock()
+	return s.region
+}
+
+// SetAccount sets up the account as a test finds it: the region in every
+// ARN, and ACTIVE clusters (kept when they exist). The region can change
+// only while no task definition is registered, since ARNs already handed
+// out name the old one. An empty region keeps the current one.
+func (s *Simulator) SetAccount(region string, clusters ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if region != "" && region != s.region {
+		if len(s.families) > 0 {
+			return fmt.Errorf("the region is %s and task definitions are registered: it cannot become %s", s.region, region)
+		}
+		s.regionMu.Lock()
+		s.region = region
+		s.regionMu.Unlock()
+		for _, c := range s.clusters {
+			c.ClusterArn = s.arn("cluster/" + c.ClusterName)
+		}
+	}
+	for _, name := range clusters {
+		s.createCluster(name, nil)
+	}
+	return nil
+}
 
 // Now returns the current simulated time.
 func (s *Simulator) Now() time.Time { return s.clock.Now() }

@@ -49,7 +49,9 @@ type Server struct {
 }
 
 // New wraps next (usually an *ecssim.Simulator) with the stand-ins, for an
-// account and region as they appear in ARNs and registry host names.
+// account and region as they appear in ARNs and registry host names. An
+// empty region follows next's Region() (a simulator's, which
+// ecssim.Simulator.SetAccount may set after New).
 func New(next http.Handler, account, region string) *Server {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -69,7 +71,11 @@ func New(next http.Handler, account, region string) *Server {
 // as GetAuthorizationToken reports it in proxyEndpoint:
 // 123456789012.dkr.ecr.us-east-1.amazonaws.com.
 func (s *Server) RegistryHost() string {
-	return s.account + ".dkr.ecr." + s.region + ".amazonaws.com"
+	region := s.region
+	if r, ok := s.next.(interface{ Region() string }); ok && region == "" {
+		region = r.Region()
+	}
+	return s.account + ".dkr.ecr." + region + ".amazonaws.com"
 }
 
 // ServeHTTP routes a request to the registry, ECR, STS or the wrapped
