@@ -193,19 +193,36 @@ type describeServiceDeploymentsInput struct {
 }
 
 func (s *Simulator) describeServiceDeployments(in *describeServiceDeploymentsInput) (any, *apiError) {
-	if len(in.ServiceDeploymentArns) == 0 || len(in.ServiceDeploymentArns) > 20 {
-		return nil, errInvalidParameter("serviceDeploymentArns must contain between 1 and 20 items.")
-	}
-	found, failures := []serviceDeployment{}, []failure{}
-	for _, arn := range in.ServiceDeploymentArns {
+	found, failures, err := describeARNs("serviceDeploymentArns", in.ServiceDeploymentArns, func(arn string) (serviceDeployment, bool) {
 		_, sd := s.findServiceDeployment(arn)
 		if sd == nil {
+			return serviceDeployment{}, false
+		}
+		return sd.view(), true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"serviceDeployments": found, "failures": failures}, nil
+}
+
+// describeARNs looks up 1 to 20 ARNs (the request's field) with find, as
+// the Describe* calls of service deployments and revisions do: what it
+// finds, and a MISSING failure for each ARN it does not.
+func describeARNs[T any](field string, arns []string, find func(arn string) (T, bool)) ([]T, []failure, *apiError) {
+	if len(arns) == 0 || len(arns) > 20 {
+		return nil, nil, errInvalidParameter("%s must contain between 1 and 20 items.", field)
+	}
+	found, failures := []T{}, []failure{}
+	for _, arn := range arns {
+		v, ok := find(arn)
+		if !ok {
 			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
 			continue
 		}
-		found = append(found, sd.view())
+		found = append(found, v)
 	}
-	return map[string]any{"serviceDeployments": found, "failures": failures}, nil
+	return found, failures, nil
 }
 
 type stopServiceDeploymentInput struct {
@@ -259,17 +276,12 @@ type describeServiceRevisionsInput struct {
 }
 
 func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) (any, *apiError) {
-	if len(in.ServiceRevisionArns) == 0 || len(in.ServiceRevisionArns) > 20 {
-		return nil, errInvalidParameter("serviceRevisionArns must contain between 1 and 20 items.")
-	}
-	found, failures := []serviceRevision{}, []failure{}
-	for _, arn := range in.ServiceRevisionArns {
+	found, failures, err := describeARNs("serviceRevisionArns", in.ServiceRevisionArns, func(arn string) (serviceRevision, bool) {
 		svc, d := s.findServiceRevision(arn)
 		if d == nil {
-			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
-			continue
+			return serviceRevision{}, false
 		}
-		found = append(found, serviceRevision{
+		return serviceRevision{
 			ServiceRevisionArn:   d.revisionArn,
 			ServiceArn:           svc.ServiceArn,
 			ClusterArn:           svc.ClusterArn,
@@ -278,7 +290,10 @@ func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) 
 			PlatformVersion:      d.PlatformVersion,
 			NetworkConfiguration: d.NetworkConfiguration,
 			CreatedAt:            d.CreatedAt,
-		})
+		}, true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"serviceRevisions": found, "failures": failures}, nil
 }
