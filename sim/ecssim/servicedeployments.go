@@ -26,16 +26,29 @@ type serviceDeployment struct {
 	DeploymentConfiguration  deploymentConfiguration `json:"deploymentConfiguration"`
 	Rollback                 *rollbackInfo           `json:"rollback,omitempty"`
 	DeploymentCircuitBreaker *sdCircuitBreaker       `json:"deploymentCircuitBreaker,omitempty"`
+	Alarms                   *sdAlarms               `json:"alarms,omitempty"`
+	LifecycleStage           string                  `json:"lifecycleStage,omitempty"`
+	LifecycleHookDetails     []hookRun               `json:"lifecycleHookDetails,omitempty"`
 
 	target  *deployment
 	sources []*deployment
+	native  *nativeState // for BLUE_GREEN, LINEAR and CANARY (native.go)
 }
 
 type revisionSummary struct {
-	Arn                string `json:"arn"`
-	RequestedTaskCount int32  `json:"requestedTaskCount"`
-	RunningTaskCount   int32  `json:"runningTaskCount"`
-	PendingTaskCount   int32  `json:"pendingTaskCount"`
+	Arn                              string   `json:"arn"`
+	RequestedTaskCount               int32    `json:"requestedTaskCount"`
+	RunningTaskCount                 int32    `json:"runningTaskCount"`
+	PendingTaskCount                 int32    `json:"pendingTaskCount"`
+	RequestedProductionTrafficWeight *float64 `json:"requestedProductionTrafficWeight,omitempty"`
+	RequestedTestTrafficWeight       *float64 `json:"requestedTestTrafficWeight,omitempty"`
+}
+
+// sdAlarms is the wire shape of a service deployment's alarms.
+type sdAlarms struct {
+	AlarmNames          []string `json:"alarmNames"`
+	Status              string   `json:"status"`
+	TriggeredAlarmNames []string `json:"triggeredAlarmNames,omitempty"`
 }
 
 type rollbackInfo struct {
@@ -82,6 +95,9 @@ func (s *Simulator) finishServiceDeployment(sd *serviceDeployment, status, reaso
 	if cb := sd.DeploymentCircuitBreaker; cb.Status == "MONITORING" {
 		cb.Status = "MONITORING_COMPLETE"
 	}
+	if a := sd.Alarms; a != nil && a.Status == "MONITORING" {
+		a.Status = "MONITORING_COMPLETE"
+	}
 }
 
 func summary(d *deployment) revisionSummary {
@@ -99,8 +115,30 @@ func (sd *serviceDeployment) view() serviceDeployment {
 	for _, d := range sd.sources {
 		v.SourceServiceRevisions = append(v.SourceServiceRevisions, summary(d))
 	}
+	if n := sd.native; n != nil {
+		// Green's requested weights, and blue's the rest.
+		prod, test := n.prod, n.test
+		target.RequestedProductionTrafficWeight, target.RequestedTestTrafficWeight = &prod, &test
+		v.TargetServiceRevision = &target
+		for i, d := range sd.sources {
+			prod, test := 0.0, 0.0
+			if d == n.blue {
+				prod, test = 100-n.prod, 100-n.test
+			}
+			v.SourceServiceRevisions[i].RequestedProductionTrafficWeight = &prod
+			v.SourceServiceRevisions[i].RequestedTestTrafficWeight = &test
+		}
+		v.LifecycleHookDetails = nil
+		for _, h := range n.hooks {
+			v.LifecycleHookDetails = append(v.LifecycleHookDetails, *h)
+		}
+	}
 	cb := *sd.DeploymentCircuitBreaker
 	v.DeploymentCircuitBreaker = &cb
+	if sd.Alarms != nil {
+		a := *sd.Alarms
+		v.Alarms = &a
+	}
 	return v
 }
 
