@@ -154,10 +154,14 @@ var (
 )
 
 // validate checks a merged deployment configuration as ECS does where
-// the API reference says: the strategy's own configuration, the 0-1440
-// minute bake times, the LINEAR step of 3-100% and the CANARY share of
-// 0.1-100% (multiples of 0.1), and the lifecycle hooks.
-func (c *deploymentConfiguration) validate() *apiError {
+// the API reference says: the 0-1440 minute bake times, the LINEAR step
+// of 3-100% and the CANARY share of 0.1-100% (multiples of 0.1), the
+// lifecycle hooks, and, when a deployment with it starts (deploying), what
+// the strategy requires: bakeTimeInMinutes for BLUE_GREEN,
+// linearConfiguration for LINEAR, canaryConfiguration for CANARY. (The
+// simulator accepts an UpdateService that only records a strategy
+// without them, which pipeline tests rely on.)
+func (c *deploymentConfiguration) validate(deploying bool) *apiError {
 	if c.Strategy != "" && !slices.Contains(strategies, c.Strategy) {
 		return errInvalidParameter("Invalid deployment strategy %s; valid strategies are %s.", c.Strategy, strings.Join(strategies, ", "))
 	}
@@ -181,13 +185,16 @@ func (c *deploymentConfiguration) validate() *apiError {
 	}
 	switch c.Strategy {
 	case "BLUE_GREEN":
-		if c.BakeTimeInMinutes == nil {
+		if deploying && c.BakeTimeInMinutes == nil {
 			return errInvalidParameter("bakeTimeInMinutes is required for the BLUE_GREEN deployment strategy.")
 		}
 	case "LINEAR":
 		l := c.LinearConfiguration
-		if l == nil {
+		if l == nil && deploying {
 			return errInvalidParameter("linearConfiguration is required for the LINEAR deployment strategy.")
+		}
+		if l == nil {
+			break
 		}
 		if err := percent("linearConfiguration.stepPercent", l.StepPercent, 3); err != nil {
 			return err
@@ -197,8 +204,11 @@ func (c *deploymentConfiguration) validate() *apiError {
 		}
 	case "CANARY":
 		cc := c.CanaryConfiguration
-		if cc == nil {
+		if cc == nil && deploying {
 			return errInvalidParameter("canaryConfiguration is required for the CANARY deployment strategy.")
+		}
+		if cc == nil {
+			break
 		}
 		if err := percent("canaryConfiguration.canaryPercent", cc.CanaryPercent, 0.1); err != nil {
 			return err
@@ -367,7 +377,7 @@ func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
 		MinimumHealthyPercent:    &minPct,
 	}
 	svc.DeploymentConfiguration.merge(in.DeploymentConfiguration)
-	if err := svc.DeploymentConfiguration.validate(); err != nil {
+	if err := svc.DeploymentConfiguration.validate(true); err != nil {
 		return nil, err
 	}
 	if _, ok := c.services[in.ServiceName]; !ok {
@@ -544,7 +554,9 @@ func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
 	}
 	cfg := svc.DeploymentConfiguration
 	cfg.merge(in.DeploymentConfiguration)
-	if err := cfg.validate(); err != nil {
+	changed := target != svc.TaskDefinition || in.ForceNewDeployment ||
+		in.NetworkConfiguration != nil && string(in.NetworkConfiguration) != string(svc.NetworkConfiguration)
+	if err := cfg.validate(changed); err != nil {
 		return nil, err
 	}
 	if in.DesiredCount != nil && svc.SchedulingStrategy == "DAEMON" {
@@ -557,9 +569,7 @@ func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
 		svc.DesiredCount = *in.DesiredCount
 	}
 	svc.DeploymentConfiguration = cfg
-	changed := target != svc.TaskDefinition || in.ForceNewDeployment
 	if in.NetworkConfiguration != nil {
-		changed = changed || string(in.NetworkConfiguration) != string(svc.NetworkConfiguration)
 		svc.NetworkConfiguration = in.NetworkConfiguration
 	}
 	if in.HealthCheckGracePeriodSeconds != nil {
