@@ -519,3 +519,74 @@ func TestNativeDeploymentConfigurationValidated(t *testing.T) {
 		t.Errorf("the rejected update changed the service: %s %s", s.DeploymentConfiguration.Strategy, deploymentsString(s))
 	}
 }
+
+func TestClientScriptsAlarmsAndLambdaHooks(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:smoke-test"
+	e := newEnv(t)
+	c := &ecssim.Client{URL: e.srv.URL}
+	v1 := e.register("web", "web:1")
+	v2 := e.register("web", "web:2")
+	cfg := &types.DeploymentConfiguration{
+		Strategy:          types.DeploymentStrategyBlueGreen,
+		BakeTimeInMinutes: aws.Int32(10),
+		Alarms:            &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true},
+	}
+	e.createNative(v1, 1, cfg)
+	cfg.LifecycleHooks = []types.DeploymentLifecycleHook{{
+		HookTargetArn:   aws.String(fn),
+		LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePreScaleUp},
+	}}
+	if err := c.SetLambdaHook(e.ctx, fn, ecssim.LambdaHook{Delay: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAlarmState(e.ctx, "web-5xx", "RED"); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("an unknown alarm state: %v, want a 400", err)
+	}
+	arn := e.updateWith(v2, cfg)
+	e.clock.Advance(time.Minute)
+	if sd := e.describeSD(arn); sd.LifecycleStage != types.ServiceDeploymentLifecycleStagePreScaleUp || len(sd.LifecycleHookDetails) != 1 {
+		t.Errorf("a minute into a two-minute hook: at %s, hooks %+v", sd.LifecycleStage, sd.LifecycleHookDetails)
+	}
+	e.watch(arn, 5*time.Second, 400, func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	}, nil)
+	if err := c.SetAlarmState(e.ctx, "web-5xx", ecssim.AlarmAlarm); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.srv.AlarmStates()["web-5xx"]; got != ecssim.AlarmAlarm {
+		t.Errorf("alarm state %q", got)
+	}
+	if sd := e.watch(arn, 5*time.Second, 20, finished, nil); sd.Status != types.ServiceDeploymentStatusRollbackSuccessful {
+		t.Errorf("ended %s, want ROLLBACK_SUCCESSFUL", sd.Status)
+	}
+}
+
+func TestAlarmRollsBackRollingDeployment(t *testing.T) {
+	e := newEnv(t, ecssim.WithBehavior("web:2", slowStart()))
+	v1 := e.register("web", "web:1")
+	v2 := e.register("web", "web:2")
+	if _, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String(v1), DesiredCount: aws.Int32(2),
+		DeploymentConfiguration: &types.DeploymentConfiguration{Alarms: &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.stepUntil("created", func(s *types.Service) bool { return primary(s).RolloutState == types.DeploymentRolloutStateCompleted })
+	id := aws.ToString(e.update(v2).Deployments[0].Id)
+	if sd := e.serviceDeployment(id); sd.Alarms == nil || sd.Alarms.Status != types.ServiceDeploymentRollbackMonitorsStatusMonitoring || sd.LifecycleStage != "" {
+		t.Errorf("rolling service deployment: alarms %+v, lifecycle stage %q", sd.Alarms, sd.LifecycleStage)
+	}
+	e.clock.Advance(time.Minute)
+	if err := e.srv.SetAlarmState("web-5xx", ecssim.AlarmAlarm); err != nil {
+		t.Fatal(err)
+	}
+	done := e.stepUntil("rolled back", func(s *types.Service) bool {
+		return len(s.Deployments) == 1 && primary(s).RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	if aws.ToString(done.TaskDefinition) != v1 {
+		t.Errorf("service on %s, want %s", aws.ToString(done.TaskDefinition), v1)
+	}
+	if sd := e.serviceDeployment(id); sd.Status != types.ServiceDeploymentStatusRollbackSuccessful || sd.Alarms.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered {
+		t.Errorf("service deployment %s, alarms %+v", sd.Status, sd.Alarms)
+	}
+}
