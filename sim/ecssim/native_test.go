@@ -590,3 +590,46 @@ func TestAlarmRollsBackRollingDeployment(t *testing.T) {
 		t.Errorf("service deployment %s, alarms %+v", sd.Status, sd.Alarms)
 	}
 }
+
+func TestTrafficShiftHooksRunAtEveryStep(t *testing.T) {
+	const pre, at = "arn:aws:lambda:us-east-1:123456789012:function:pre", "arn:aws:lambda:us-east-1:123456789012:function:at"
+	e := newEnv(t)
+	v1 := e.register("web", "web:1")
+	v2 := e.register("web", "web:2")
+	cfg := &types.DeploymentConfiguration{
+		Strategy:            types.DeploymentStrategyLinear,
+		BakeTimeInMinutes:   aws.Int32(0),
+		LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)},
+	}
+	e.createNative(v1, 1, cfg)
+	cfg.LifecycleHooks = []types.DeploymentLifecycleHook{
+		{HookTargetArn: aws.String(pre), LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePreProductionTrafficShift}},
+		{HookTargetArn: aws.String(at), LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStageProductionTrafficShift}},
+	}
+	arn := e.updateWith(v2, cfg)
+	runs := map[string]map[string]float64{pre: {}, at: {}} // hook ids by target, with green's weight then
+	sd := e.watch(arn, time.Second, 1000, finished, func(sd types.ServiceDeployment, _ *types.Service) {
+		for _, h := range sd.LifecycleHookDetails {
+			if _, seen := runs[aws.ToString(h.TargetArn)][aws.ToString(h.HookId)]; !seen {
+				runs[aws.ToString(h.TargetArn)][aws.ToString(h.HookId)] = weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight)
+			}
+		}
+	})
+	if sd.Status != types.ServiceDeploymentStatusSuccessful {
+		t.Fatalf("ended %s %q", sd.Status, aws.ToString(sd.StatusReason))
+	}
+	weightsAt := func(target string) []float64 {
+		var out []float64
+		for _, w := range runs[target] {
+			out = append(out, w)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := weightsAt(pre); !slices.Equal(got, []float64{0, 50}) {
+		t.Errorf("PRE_PRODUCTION_TRAFFIC_SHIFT hook ran at weights %v, want before each step: [0 50]", got)
+	}
+	if got := weightsAt(at); !slices.Equal(got, []float64{50, 100}) {
+		t.Errorf("PRODUCTION_TRAFFIC_SHIFT hook ran at weights %v, want after each step: [50 100]", got)
+	}
+}
