@@ -67,12 +67,12 @@ const (
 
 // Defaults of the API reference.
 const (
-	defaultStepPercent      = 10.0
-	defaultStepBakeMinutes  = 6
-	defaultCanaryPercent    = 5.0
-	defaultCanaryBakeMinute = 10
-	defaultHookTimeout      = 24 * time.Hour
-	defaultHookAction       = "ROLLBACK"
+	defaultStepPercent       = 10.0
+	defaultStepBakeMinutes   = 6
+	defaultCanaryPercent     = 5.0
+	defaultCanaryBakeMinutes = 10
+	defaultHookTimeout       = 24 * time.Hour
+	defaultHookAction        = "ROLLBACK"
 )
 
 // nativeStrategy reports whether strategy is one of ECS's native
@@ -280,7 +280,7 @@ func trafficSteps(cfg deploymentConfiguration) ([]float64, time.Duration) {
 		}
 		return append(weights, 100), time.Duration(bake) * time.Minute
 	case "CANARY":
-		pct, bake := defaultCanaryPercent, int32(defaultCanaryBakeMinute)
+		pct, bake := defaultCanaryPercent, int32(defaultCanaryBakeMinutes)
 		if c := cfg.CanaryConfiguration; c != nil {
 			if c.CanaryPercent != nil {
 				pct = *c.CanaryPercent
@@ -394,8 +394,10 @@ func (s *Simulator) reconcileNative(svc *service, p *deployment, sd *serviceDepl
 		}
 	}
 	s.refreshCounts(svc)
-	if sd.Status != "IN_PROGRESS" && svc.Deployments[0] != p {
-		s.reconcile(svc) // rolled back: the restored revision takes over
+	if sd.Status != "IN_PROGRESS" {
+		// Completed, stopped or rolled back: the rolling scheduler takes
+		// over (a restored blue revision, or a green one that failed).
+		s.reconcile(svc)
 	}
 }
 

@@ -633,3 +633,27 @@ func TestTrafficShiftHooksRunAtEveryStep(t *testing.T) {
 		t.Errorf("PRODUCTION_TRAFFIC_SHIFT hook ran at weights %v, want after each step: [50 100]", got)
 	}
 }
+
+func TestNativeCircuitBreakerWithoutRollbackStops(t *testing.T) {
+	e := newEnv(t, ecssim.WithBehavior("web:2", ecssim.CannotPullImage("web:2")))
+	v1 := e.register("web", "web:1")
+	v2 := e.register("web", "web:2")
+	e.createNative(v1, 2, &types.DeploymentConfiguration{
+		Strategy:                 types.DeploymentStrategyBlueGreen,
+		BakeTimeInMinutes:        aws.Int32(1),
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true},
+	})
+	updated := e.update(v2)
+	sd := e.watch(aws.ToString(updated.CurrentServiceDeployment), 5*time.Second, 720, finished, nil)
+	if sd.Status != types.ServiceDeploymentStatusStopped || sd.LifecycleStage != types.ServiceDeploymentLifecycleStageScaleUp {
+		t.Errorf("ended %s at %s, want STOPPED at SCALE_UP", sd.Status, sd.LifecycleStage)
+	}
+	e.clock.Advance(10 * time.Minute)
+	s := e.service()
+	if p := primary(s); aws.ToString(p.Id) != aws.ToString(updated.Deployments[0].Id) || p.RolloutState != types.DeploymentRolloutStateFailed {
+		t.Errorf("deployments %s, want green PRIMARY FAILED", deploymentsString(s))
+	}
+	if s.RunningCount != 2 || weight(e.describeSD(aws.ToString(updated.CurrentServiceDeployment)).SourceServiceRevisions[0].RequestedProductionTrafficWeight) != 100 {
+		t.Errorf("blue should keep serving: running %d", s.RunningCount)
+	}
+}
