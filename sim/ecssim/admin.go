@@ -57,6 +57,52 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		clear(s.behaviors)
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
+	case "GET /_sim/alarms":
+		adminJSON(w, s.AlarmStates())
+	case "POST /_sim/alarms":
+		var in struct {
+			AlarmName string `json:"alarmName"`
+			State     string `json:"state"`
+		}
+		if err := decodeAdmin(r, &in); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetAlarmState(in.AlarmName, in.State); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		adminJSON(w, s.AlarmStates())
+	case "DELETE /_sim/alarms":
+		s.mu.Lock()
+		clear(s.alarms)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case "GET /_sim/lambda-hooks":
+		s.mu.Lock()
+		h := maps.Clone(s.lambdaHooks)
+		s.mu.Unlock()
+		adminJSON(w, h)
+	case "POST /_sim/lambda-hooks":
+		var in struct {
+			HookTargetArn string      `json:"hookTargetArn"`
+			Result        *LambdaHook `json:"result"`
+		}
+		if err := decodeAdmin(r, &in); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if in.HookTargetArn == "" || in.Result == nil {
+			adminError(w, http.StatusBadRequest, fmt.Errorf("hookTargetArn and result are required"))
+			return
+		}
+		s.SetLambdaHook(in.HookTargetArn, *in.Result)
+		w.WriteHeader(http.StatusNoContent)
+	case "DELETE /_sim/lambda-hooks":
+		s.mu.Lock()
+		clear(s.lambdaHooks)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
 	case "GET /_sim/requests":
 		q := r.URL.Query()
 		out := []Request{}

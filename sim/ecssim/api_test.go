@@ -295,6 +295,26 @@ func TestAdminEndpoints(t *testing.T) {
 	if strings.Join(ops, ",") != "RegisterTaskDefinition,CreateService" {
 		t.Errorf("mutating calls = %v", ops)
 	}
+	if resp := post("/_sim/alarms", `{"alarmName":"web-5xx","state":"ALARM"}`); resp.StatusCode != http.StatusOK {
+		t.Errorf("setting an alarm: %s", resp.Status)
+	}
+	if resp := post("/_sim/alarms", `{"alarmName":"web-5xx","state":"ON_FIRE"}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown alarm state: %s", resp.Status)
+	}
+	var alarms map[string]string
+	get("/_sim/alarms", &alarms)
+	if alarms["web-5xx"] != "ALARM" {
+		t.Errorf("alarms = %v", alarms)
+	}
+	if resp := post("/_sim/lambda-hooks", `{"hookTargetArn":"arn:aws:lambda:us-east-1:123456789012:function:f","result":{"delay":"30s","fail":true,"reason":"no"}}`); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("scripting a lambda hook: %s", resp.Status)
+	}
+	var hooks map[string]ecssim.LambdaHook
+	get("/_sim/lambda-hooks", &hooks)
+	if h := hooks["arn:aws:lambda:us-east-1:123456789012:function:f"]; h.Delay != 30*time.Second || !h.Fail || h.Reason != "no" {
+		t.Errorf("lambda hooks = %+v", hooks)
+	}
+
 	var clock map[string]time.Time
 	get("/_sim/clock", &clock)
 	if !clock["now"].Equal(start.Add(2 * time.Second)) {

@@ -39,6 +39,18 @@ func (c *Client) SetAccount(ctx context.Context, region string, clusters ...stri
 	return c.post(ctx, "/_sim/account", map[string]any{"region": region, "clusters": clusters})
 }
 
+// SetAlarmState sets the state of a CloudWatch alarm deployments watch:
+// AlarmOK, AlarmAlarm or AlarmInsufficientData (POST /_sim/alarms).
+func (c *Client) SetAlarmState(ctx context.Context, name, state string) error {
+	return c.post(ctx, "/_sim/alarms", map[string]any{"alarmName": name, "state": state})
+}
+
+// SetLambdaHook scripts what the AWS_LAMBDA lifecycle hooks whose target
+// is arn answer (POST /_sim/lambda-hooks).
+func (c *Client) SetLambdaHook(ctx context.Context, arn string, h LambdaHook) error {
+	return c.post(ctx, "/_sim/lambda-hooks", map[string]any{"hookTargetArn": arn, "result": h})
+}
+
 // post sends body as JSON to one admin endpoint and fails on any status
 // but 2xx, quoting the simulator's answer.
 func (c *Client) post(ctx context.Context, path string, body any) error {

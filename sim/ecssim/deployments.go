@@ -85,6 +85,15 @@ func (s *Simulator) deploy(svc *service, taskDef string) *deployment {
 	if cb != nil && cb.Enable {
 		sd.DeploymentCircuitBreaker.Status = "MONITORING"
 	}
+	if a := svc.DeploymentConfiguration.Alarms; a != nil && len(a.AlarmNames) > 0 {
+		sd.Alarms = &sdAlarms{AlarmNames: slices.Clone(a.AlarmNames), Status: "DISABLED"}
+		if a.Enable {
+			sd.Alarms.Status = "MONITORING"
+		}
+	}
+	if nativeStrategy(svc.DeploymentConfiguration.Strategy) {
+		s.startNative(svc, sd)
+	}
 	d.sd = sd
 	svc.serviceDeployments = append(svc.serviceDeployments, sd)
 	return d
@@ -136,20 +145,28 @@ func (s *Simulator) settle() { s.advance(s.now) }
 // that fails instantly forever cannot hang the simulator.
 const maxStepsPerCall = 100000
 
-// advance processes every task transition due up to now, in time order,
-// letting the service scheduler react after each.
+// advance processes every task transition and native deployment step due
+// up to now, in time order, letting the service scheduler react after
+// each.
 func (s *Simulator) advance(now time.Time) {
 	if now.Before(s.now) {
 		now = s.now // a clock never runs backwards here
 	}
 	for range maxStepsPerCall {
 		t := s.nextDue(now)
-		if t == nil {
-			break
+		svc, at := s.nextNativeDue(now)
+		switch {
+		case t != nil && (svc == nil || !at.Before(t.next)):
+			s.now = t.next
+			s.stepTask(t)
+			s.reconcile(t.svc)
+		case svc != nil: // a native deployment's stage, hook or bake time is due
+			s.now = at
+			s.reconcile(svc)
+		default:
+			s.now = now
+			return
 		}
-		s.now = t.next
-		s.stepTask(t)
-		s.reconcile(t.svc)
 	}
 	s.now = now
 }
@@ -190,7 +207,14 @@ func (s *Simulator) reconcile(svc *service) {
 		}
 		return
 	}
+	if sd := svc.Deployments[0].sd; sd != nil && sd.Status == "IN_PROGRESS" && sd.native == nil {
+		s.alarmTripped(svc, sd) // a rolling deployment rolls back as well
+	}
 	p := svc.Deployments[0]
+	if sd := nativeInProgress(svc); sd != nil {
+		s.reconcileNative(svc, p, sd)
+		return
+	}
 	p.DesiredCount = svc.DesiredCount
 	desired := int(svc.DesiredCount)
 	cfg := svc.DeploymentConfiguration
@@ -258,7 +282,7 @@ func (s *Simulator) complete(svc *service, p *deployment) {
 	if sd := p.rollbackOf; sd != nil {
 		s.finishServiceDeployment(sd, "ROLLBACK_SUCCESSFUL", sd.StatusReason)
 	}
-	if sd := p.sd; sd != nil {
+	if sd := p.sd; sd != nil && !final(sd.Status) { // a restored blue revision's is
 		s.finishServiceDeployment(sd, "SUCCESSFUL", "")
 	}
 	s.event(svc, "(service %s) (deployment %s) deployment completed.", svc.ServiceName, p.ID)
@@ -272,7 +296,7 @@ func (s *Simulator) taskFailed(t *task) {
 	d.FailedTasks++
 	d.UpdatedAt = epochTime(s.now)
 	sd := d.sd
-	if sd == nil {
+	if d.rollbackOf != nil {
 		sd = d.rollbackOf
 	}
 	if d != svc.Deployments[0] || d.RolloutState != "IN_PROGRESS" {
@@ -305,6 +329,9 @@ func (s *Simulator) taskFailed(t *task) {
 // rollback starts a PRIMARY deployment back to the last completed task
 // definition on behalf of the service deployment sd.
 func (s *Simulator) rollback(svc *service, sd *serviceDeployment, reason string) {
+	if sd.native != nil && s.rollbackToBlue(svc, sd, reason) {
+		return
+	}
 	target := svc.lastCompleted
 	if target == nil {
 		s.finishServiceDeployment(sd, "ROLLBACK_FAILED", "There is no completed deployment to roll back to.")

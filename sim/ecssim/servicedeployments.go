@@ -26,16 +26,29 @@ type serviceDeployment struct {
 	DeploymentConfiguration  deploymentConfiguration `json:"deploymentConfiguration"`
 	Rollback                 *rollbackInfo           `json:"rollback,omitempty"`
 	DeploymentCircuitBreaker *sdCircuitBreaker       `json:"deploymentCircuitBreaker,omitempty"`
+	Alarms                   *sdAlarms               `json:"alarms,omitempty"`
+	LifecycleStage           string                  `json:"lifecycleStage,omitempty"`
+	LifecycleHookDetails     []hookRun               `json:"lifecycleHookDetails,omitempty"`
 
 	target  *deployment
 	sources []*deployment
+	native  *nativeState // for BLUE_GREEN, LINEAR and CANARY (native.go)
 }
 
 type revisionSummary struct {
-	Arn                string `json:"arn"`
-	RequestedTaskCount int32  `json:"requestedTaskCount"`
-	RunningTaskCount   int32  `json:"runningTaskCount"`
-	PendingTaskCount   int32  `json:"pendingTaskCount"`
+	Arn                              string   `json:"arn"`
+	RequestedTaskCount               int32    `json:"requestedTaskCount"`
+	RunningTaskCount                 int32    `json:"runningTaskCount"`
+	PendingTaskCount                 int32    `json:"pendingTaskCount"`
+	RequestedProductionTrafficWeight *float64 `json:"requestedProductionTrafficWeight,omitempty"`
+	RequestedTestTrafficWeight       *float64 `json:"requestedTestTrafficWeight,omitempty"`
+}
+
+// sdAlarms is the wire shape of a service deployment's alarms.
+type sdAlarms struct {
+	AlarmNames          []string `json:"alarmNames"`
+	Status              string   `json:"status"`
+	TriggeredAlarmNames []string `json:"triggeredAlarmNames,omitempty"`
 }
 
 type rollbackInfo struct {
@@ -82,6 +95,9 @@ func (s *Simulator) finishServiceDeployment(sd *serviceDeployment, status, reaso
 	if cb := sd.DeploymentCircuitBreaker; cb.Status == "MONITORING" {
 		cb.Status = "MONITORING_COMPLETE"
 	}
+	if a := sd.Alarms; a != nil && a.Status == "MONITORING" {
+		a.Status = "MONITORING_COMPLETE"
+	}
 }
 
 func summary(d *deployment) revisionSummary {
@@ -99,8 +115,30 @@ func (sd *serviceDeployment) view() serviceDeployment {
 	for _, d := range sd.sources {
 		v.SourceServiceRevisions = append(v.SourceServiceRevisions, summary(d))
 	}
+	if n := sd.native; n != nil {
+		// Green's requested weights, and blue's the rest.
+		prod, test := n.prod, n.test
+		target.RequestedProductionTrafficWeight, target.RequestedTestTrafficWeight = &prod, &test
+		v.TargetServiceRevision = &target
+		for i, d := range sd.sources {
+			prod, test := 0.0, 0.0
+			if d == n.blue {
+				prod, test = 100-n.prod, 100-n.test
+			}
+			v.SourceServiceRevisions[i].RequestedProductionTrafficWeight = &prod
+			v.SourceServiceRevisions[i].RequestedTestTrafficWeight = &test
+		}
+		v.LifecycleHookDetails = nil
+		for _, h := range n.hooks {
+			v.LifecycleHookDetails = append(v.LifecycleHookDetails, *h)
+		}
+	}
 	cb := *sd.DeploymentCircuitBreaker
 	v.DeploymentCircuitBreaker = &cb
+	if sd.Alarms != nil {
+		a := *sd.Alarms
+		v.Alarms = &a
+	}
 	return v
 }
 
@@ -193,19 +231,36 @@ type describeServiceDeploymentsInput struct {
 }
 
 func (s *Simulator) describeServiceDeployments(in *describeServiceDeploymentsInput) (any, *apiError) {
-	if len(in.ServiceDeploymentArns) == 0 || len(in.ServiceDeploymentArns) > 20 {
-		return nil, errInvalidParameter("serviceDeploymentArns must contain between 1 and 20 items.")
-	}
-	found, failures := []serviceDeployment{}, []failure{}
-	for _, arn := range in.ServiceDeploymentArns {
+	found, failures, err := describeARNs("serviceDeploymentArns", in.ServiceDeploymentArns, func(arn string) (serviceDeployment, bool) {
 		_, sd := s.findServiceDeployment(arn)
 		if sd == nil {
+			return serviceDeployment{}, false
+		}
+		return sd.view(), true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"serviceDeployments": found, "failures": failures}, nil
+}
+
+// describeARNs looks up 1 to 20 ARNs (the request's field) with find, as
+// the Describe* calls of service deployments and revisions do: what it
+// finds, and a MISSING failure for each ARN it does not.
+func describeARNs[T any](field string, arns []string, find func(arn string) (T, bool)) ([]T, []failure, *apiError) {
+	if len(arns) == 0 || len(arns) > 20 {
+		return nil, nil, errInvalidParameter("%s must contain between 1 and 20 items.", field)
+	}
+	found, failures := []T{}, []failure{}
+	for _, arn := range arns {
+		v, ok := find(arn)
+		if !ok {
 			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
 			continue
 		}
-		found = append(found, sd.view())
+		found = append(found, v)
 	}
-	return map[string]any{"serviceDeployments": found, "failures": failures}, nil
+	return found, failures, nil
 }
 
 type stopServiceDeploymentInput struct {
@@ -259,17 +314,12 @@ type describeServiceRevisionsInput struct {
 }
 
 func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) (any, *apiError) {
-	if len(in.ServiceRevisionArns) == 0 || len(in.ServiceRevisionArns) > 20 {
-		return nil, errInvalidParameter("serviceRevisionArns must contain between 1 and 20 items.")
-	}
-	found, failures := []serviceRevision{}, []failure{}
-	for _, arn := range in.ServiceRevisionArns {
+	found, failures, err := describeARNs("serviceRevisionArns", in.ServiceRevisionArns, func(arn string) (serviceRevision, bool) {
 		svc, d := s.findServiceRevision(arn)
 		if d == nil {
-			failures = append(failures, failure{Arn: arn, Reason: "MISSING"})
-			continue
+			return serviceRevision{}, false
 		}
-		found = append(found, serviceRevision{
+		return serviceRevision{
 			ServiceRevisionArn:   d.revisionArn,
 			ServiceArn:           svc.ServiceArn,
 			ClusterArn:           svc.ClusterArn,
@@ -278,7 +328,10 @@ func (s *Simulator) describeServiceRevisions(in *describeServiceRevisionsInput) 
 			PlatformVersion:      d.PlatformVersion,
 			NetworkConfiguration: d.NetworkConfiguration,
 			CreatedAt:            d.CreatedAt,
-		})
+		}, true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"serviceRevisions": found, "failures": failures}, nil
 }

@@ -3,6 +3,7 @@ package ecssim
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -54,16 +55,53 @@ type deploymentController struct {
 }
 
 type deploymentConfiguration struct {
-	DeploymentCircuitBreaker *circuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
-	MaximumPercent           *int32          `json:"maximumPercent,omitempty"`
-	MinimumHealthyPercent    *int32          `json:"minimumHealthyPercent,omitempty"`
-	Alarms                   json.RawMessage `json:"alarms,omitempty"`
-	Strategy                 string          `json:"strategy,omitempty"`
+	DeploymentCircuitBreaker *circuitBreaker      `json:"deploymentCircuitBreaker,omitempty"`
+	MaximumPercent           *int32               `json:"maximumPercent,omitempty"`
+	MinimumHealthyPercent    *int32               `json:"minimumHealthyPercent,omitempty"`
+	Alarms                   *deploymentAlarms    `json:"alarms,omitempty"`
+	Strategy                 string               `json:"strategy,omitempty"`
+	BakeTimeInMinutes        *int32               `json:"bakeTimeInMinutes,omitempty"`
+	LinearConfiguration      *linearConfiguration `json:"linearConfiguration,omitempty"`
+	CanaryConfiguration      *canaryConfiguration `json:"canaryConfiguration,omitempty"`
+	LifecycleHooks           []lifecycleHook      `json:"lifecycleHooks,omitempty"`
 }
 
 type circuitBreaker struct {
 	Enable   bool `json:"enable"`
 	Rollback bool `json:"rollback"`
+}
+
+// deploymentAlarms are the CloudWatch alarms a deployment watches
+// (SetAlarmState scripts their state).
+type deploymentAlarms struct {
+	AlarmNames []string `json:"alarmNames"`
+	Enable     bool     `json:"enable"`
+	Rollback   bool     `json:"rollback"`
+}
+
+type linearConfiguration struct {
+	StepPercent           *float64 `json:"stepPercent,omitempty"`
+	StepBakeTimeInMinutes *int32   `json:"stepBakeTimeInMinutes,omitempty"`
+}
+
+type canaryConfiguration struct {
+	CanaryPercent           *float64 `json:"canaryPercent,omitempty"`
+	CanaryBakeTimeInMinutes *int32   `json:"canaryBakeTimeInMinutes,omitempty"`
+}
+
+// lifecycleHook is a deployment lifecycle hook (native.go runs them).
+type lifecycleHook struct {
+	HookTargetArn        string          `json:"hookTargetArn,omitempty"`
+	RoleArn              string          `json:"roleArn,omitempty"`
+	LifecycleStages      []string        `json:"lifecycleStages"`
+	TargetType           string          `json:"targetType,omitempty"`
+	TimeoutConfiguration *hookTimeout    `json:"timeoutConfiguration,omitempty"`
+	HookDetails          json.RawMessage `json:"hookDetails,omitempty"`
+}
+
+type hookTimeout struct {
+	Action           string `json:"action,omitempty"`
+	TimeoutInMinutes *int32 `json:"timeoutInMinutes,omitempty"`
 }
 
 // merge overrides c with the fields set in u.
@@ -82,11 +120,140 @@ func (c *deploymentConfiguration) merge(u *deploymentConfiguration) {
 		c.MinimumHealthyPercent = u.MinimumHealthyPercent
 	}
 	if u.Alarms != nil {
-		c.Alarms = u.Alarms
+		a := *u.Alarms
+		c.Alarms = &a
 	}
 	if u.Strategy != "" {
 		c.Strategy = u.Strategy
 	}
+	if u.BakeTimeInMinutes != nil {
+		c.BakeTimeInMinutes = u.BakeTimeInMinutes
+	}
+	if u.LinearConfiguration != nil {
+		l := *u.LinearConfiguration
+		c.LinearConfiguration = &l
+	}
+	if u.CanaryConfiguration != nil {
+		cc := *u.CanaryConfiguration
+		c.CanaryConfiguration = &cc
+	}
+	if u.LifecycleHooks != nil {
+		c.LifecycleHooks = slices.Clone(u.LifecycleHooks)
+	}
+}
+
+// Hook lifecycle stages, and the ones a PAUSE hook may not use (the
+// DeploymentLifecycleHook reference in the ECS API).
+var (
+	hookStages      = []string{stageReconcileService, stagePreScaleUp, stagePostScaleUp, stageTestTrafficShift, stagePostTestTrafficShift, hookPreProductionTrafficShift, stageProductionTrafficShift, stagePostProductionTrafficShift}
+	noPauseStages   = []string{stageTestTrafficShift, stageProductionTrafficShift}
+	maxBakeMinutes  = int32(24 * 60)
+	strategies      = []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}
+	hookActions     = []string{"CONTINUE", "ROLLBACK"}
+	hookTargetTypes = []string{"AWS_LAMBDA", "PAUSE"}
+)
+
+// validate checks a merged deployment configuration as ECS does where
+// the API reference says: the 0-1440 minute bake times, the LINEAR step
+// of 3-100% and the CANARY share of 0.1-100% (multiples of 0.1), the
+// lifecycle hooks, and, when a deployment with it starts (deploying), what
+// the strategy requires: bakeTimeInMinutes for BLUE_GREEN,
+// linearConfiguration for LINEAR, canaryConfiguration for CANARY. (The
+// simulator accepts an UpdateService that only records a strategy
+// without them, which pipeline tests rely on.)
+func (c *deploymentConfiguration) validate(deploying bool) *apiError {
+	if c.Strategy != "" && !slices.Contains(strategies, c.Strategy) {
+		return errInvalidParameter("Invalid deployment strategy %s; valid strategies are %s.", c.Strategy, strings.Join(strategies, ", "))
+	}
+	minutes := func(name string, v *int32) *apiError {
+		if v != nil && (*v < 0 || *v > maxBakeMinutes) {
+			return errInvalidParameter("%s must be between 0 and 1440 minutes.", name)
+		}
+		return nil
+	}
+	percent := func(name string, v *float64, lo float64) *apiError {
+		if v == nil {
+			return nil
+		}
+		if *v < lo || *v > 100 || math.Abs(*v*10-math.Round(*v*10)) > 1e-6 {
+			return errInvalidParameter("%s must be a multiple of 0.1 between %g and 100.", name, lo)
+		}
+		return nil
+	}
+	if err := minutes("bakeTimeInMinutes", c.BakeTimeInMinutes); err != nil {
+		return err
+	}
+	switch c.Strategy {
+	case "BLUE_GREEN":
+		if deploying && c.BakeTimeInMinutes == nil {
+			return errInvalidParameter("bakeTimeInMinutes is required for the BLUE_GREEN deployment strategy.")
+		}
+	case "LINEAR":
+		l := c.LinearConfiguration
+		if l == nil && deploying {
+			return errInvalidParameter("linearConfiguration is required for the LINEAR deployment strategy.")
+		}
+		if l == nil {
+			break
+		}
+		if err := percent("linearConfiguration.stepPercent", l.StepPercent, 3); err != nil {
+			return err
+		}
+		if err := minutes("linearConfiguration.stepBakeTimeInMinutes", l.StepBakeTimeInMinutes); err != nil {
+			return err
+		}
+	case "CANARY":
+		cc := c.CanaryConfiguration
+		if cc == nil && deploying {
+			return errInvalidParameter("canaryConfiguration is required for the CANARY deployment strategy.")
+		}
+		if cc == nil {
+			break
+		}
+		if err := percent("canaryConfiguration.canaryPercent", cc.CanaryPercent, 0.1); err != nil {
+			return err
+		}
+		if err := minutes("canaryConfiguration.canaryBakeTimeInMinutes", cc.CanaryBakeTimeInMinutes); err != nil {
+			return err
+		}
+	}
+	for _, h := range c.LifecycleHooks {
+		tt := h.targetType()
+		if !slices.Contains(hookTargetTypes, tt) {
+			return errInvalidParameter("Invalid lifecycle hook targetType %s.", tt)
+		}
+		if tt == "AWS_LAMBDA" && h.HookTargetArn == "" {
+			return errInvalidParameter("hookTargetArn is required for an AWS_LAMBDA lifecycle hook.")
+		}
+		if len(h.LifecycleStages) == 0 {
+			return errInvalidParameter("lifecycleStages is required for a lifecycle hook.")
+		}
+		for _, st := range h.LifecycleStages {
+			if !slices.Contains(hookStages, st) {
+				return errInvalidParameter("Invalid lifecycle stage %s.", st)
+			}
+			if tt == "PAUSE" && slices.Contains(noPauseStages, st) {
+				return errInvalidParameter("PAUSE lifecycle hooks cannot be configured at the %s stage.", st)
+			}
+		}
+		if to := h.TimeoutConfiguration; to != nil {
+			if to.Action != "" && !slices.Contains(hookActions, to.Action) {
+				return errInvalidParameter("Invalid lifecycle hook timeout action %s.", to.Action)
+			}
+			if m := to.TimeoutInMinutes; m != nil && (*m < 1 || *m > maxBakeMinutes) {
+				return errInvalidParameter("timeoutInMinutes must be between 1 and 1440.")
+			}
+		}
+	}
+	return nil
+}
+
+// targetType is the hook's type; ECS defaults it to AWS_LAMBDA.
+func (h lifecycleHook) targetType() string {
+	if h.TargetType == "" {
+		return "AWS_LAMBDA"
+	}
+	return h.TargetType
 }
 
 type serviceEvent struct {
@@ -210,6 +377,9 @@ func (s *Simulator) createService(in *createServiceInput) (any, *apiError) {
 		MinimumHealthyPercent:    &minPct,
 	}
 	svc.DeploymentConfiguration.merge(in.DeploymentConfiguration)
+	if err := svc.DeploymentConfiguration.validate(true); err != nil {
+		return nil, err
+	}
 	if _, ok := c.services[in.ServiceName]; !ok {
 		c.serviceNames = append(c.serviceNames, in.ServiceName)
 	}
@@ -382,6 +552,13 @@ func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
 		}
 		target = td.arn
 	}
+	cfg := svc.DeploymentConfiguration
+	cfg.merge(in.DeploymentConfiguration)
+	changed := target != svc.TaskDefinition || in.ForceNewDeployment ||
+		in.NetworkConfiguration != nil && string(in.NetworkConfiguration) != string(svc.NetworkConfiguration)
+	if err := cfg.validate(changed); err != nil {
+		return nil, err
+	}
 	if in.DesiredCount != nil && svc.SchedulingStrategy == "DAEMON" {
 		return nil, errInvalidParameter("ecssim: a DAEMON service takes no desired count (it runs one task per container instance).")
 	}
@@ -391,10 +568,8 @@ func (s *Simulator) updateService(in *updateServiceInput) (any, *apiError) {
 		}
 		svc.DesiredCount = *in.DesiredCount
 	}
-	svc.DeploymentConfiguration.merge(in.DeploymentConfiguration)
-	changed := target != svc.TaskDefinition || in.ForceNewDeployment
+	svc.DeploymentConfiguration = cfg
 	if in.NetworkConfiguration != nil {
-		changed = changed || string(in.NetworkConfiguration) != string(svc.NetworkConfiguration)
 		svc.NetworkConfiguration = in.NetworkConfiguration
 	}
 	if in.HealthCheckGracePeriodSeconds != nil {

@@ -30,8 +30,13 @@ type Simulator struct {
 	proxy     *httputil.ReverseProxy
 	fallback  Behavior
 	behaviors map[string]Behavior
-	initial   []string // clusters to create
-	expired   func(accessKeyID string) bool
+	// lambdaHooks script AWS_LAMBDA lifecycle hooks by hookTargetArn and
+	// alarms are the CloudWatch alarms' states by name (native.go); both
+	// are guarded by mu.
+	lambdaHooks map[string]LambdaHook
+	alarms      map[string]string
+	initial     []string // clusters to create
+	expired     func(accessKeyID string) bool
 	// imageCheck says why an image cannot be pulled; nil pulls anything.
 	imageCheck func(image string) error
 	// lag is the most a DescribeServices answer may lag the state.
@@ -121,14 +126,16 @@ func WithImageCheck(check func(image string) error) Option {
 // New returns a simulator configured by opts.
 func New(opts ...Option) *Simulator {
 	s := &Simulator{
-		region:    "us-east-1",
-		account:   "123456789012",
-		scale:     1,
-		fallback:  Healthy(),
-		behaviors: map[string]Behavior{},
-		clusters:  map[string]*cluster{},
-		families:  map[string][]*taskDef{},
-		tags:      map[string][]tag{},
+		region:      "us-east-1",
+		account:     "123456789012",
+		scale:       1,
+		fallback:    Healthy(),
+		behaviors:   map[string]Behavior{},
+		lambdaHooks: map[string]LambdaHook{},
+		alarms:      map[string]string{},
+		clusters:    map[string]*cluster{},
+		families:    map[string][]*taskDef{},
+		tags:        map[string][]tag{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -340,6 +347,7 @@ var operations = map[string]handler{
 	"DescribeServiceDeployments": op((*Simulator).describeServiceDeployments),
 	"DescribeServiceRevisions":   op((*Simulator).describeServiceRevisions),
 	"StopServiceDeployment":      op((*Simulator).stopServiceDeployment),
+	"ContinueServiceDeployment":  op((*Simulator).continueServiceDeployment),
 	"ListTasks":                  op((*Simulator).listTasks),
 	"DescribeTasks":              op((*Simulator).describeTasks),
 	"RunTask":                    op((*Simulator).runTask),
