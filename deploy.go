@@ -144,7 +144,12 @@ type deployFlags struct {
 // args are the engine's deploy arguments (ecspresso's names: --tasks is
 // the desired count).
 func (f deployFlags) args() []string {
-	args := []string{"deploy", "--tasks=" + strconv.Itoa(f.desiredCount)}
+	return append([]string{"deploy"}, f.flags()...)
+}
+
+// flags are args without the verb: deploy's flags, which ship takes too.
+func (f deployFlags) flags() []string {
+	args := []string{"--tasks=" + strconv.Itoa(f.desiredCount)}
 	for _, b := range []struct {
 		on   bool
 		flag string

@@ -50,16 +50,27 @@ func (m *EcsPipeline) Publish(
 	if err != nil {
 		return "", err
 	}
+	tarball, tags, err := m.imageTarball(ctx, tag, platform, dockerfile, target, buildArg)
+	if err != nil {
+		return "", err
+	}
+	return m.push(ctx, repo, tags, tarball, createRepository, reproducible)
+}
+
+// imageTarball builds the image to publish, for every platform, and returns its
+// OCI layout tarball and the tags to push it under: tag, checked, or the
+// default tag when none.
+func (m *EcsPipeline) imageTarball(ctx context.Context, tag []string, platform []dagger.Platform, dockerfile, target string, buildArg []string) (*dagger.File, []string, error) {
 	if len(tag) == 0 {
 		t, err := m.defaultTag(ctx)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		tag = []string{t}
 	}
 	for _, t := range tag {
 		if err := ref.ValidateTag(t); err != nil {
-			return "", err
+			return nil, nil, err
 		}
 	}
 	if len(platform) == 0 {
@@ -67,21 +78,23 @@ func (m *EcsPipeline) Publish(
 	}
 	variants := make([]*dagger.Container, len(platform))
 	for i, p := range platform {
+		var err error
 		if variants[i], err = m.build(ctx, buildOptions{dockerfile, target, buildArg}, p); err != nil {
-			return "", err
+			return nil, nil, err
 		}
 	}
 	// Build before logging in: a broken build never needs credentials.
 	for i, v := range variants {
+		var err error
 		if variants[i], err = v.Sync(ctx); err != nil {
-			return "", fmt.Errorf("building %s: %w", dockerfile, err)
+			return nil, nil, fmt.Errorf("building %s: %w", dockerfile, err)
 		}
 	}
 	tarball := variants[0].AsTarball()
 	if len(variants) > 1 {
 		tarball = dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})
 	}
-	return m.push(ctx, repo, tag, tarball, createRepository, reproducible)
+	return tarball, tag, nil
 }
 
 // push pushes an image tarball with the engine's publish: it logs in with
@@ -95,31 +108,43 @@ func (m *EcsPipeline) push(ctx context.Context, repo ref.Repository, tags []stri
 	if repo.Region != "" {
 		ctr = ctr.WithEnvVariable("AWS_REGION", repo.Region) // the repository's region wins
 	}
-	const layout = "/run/ecs-pipeline-image.tar"
-	args = append(args, "publish", "--layout="+layout, "--repository="+repo.String())
-	for _, t := range tags {
-		args = append(args, "--tag="+t)
+	ctr, flags, err := m.withLayout(ctx, ctr, repo, tags, tarball, createRepository, reproducible)
+	if err != nil {
+		return "", err
 	}
-	if createRepository {
-		args = append(args, "--create-repository")
-	}
-	if reproducible {
-		args = append(args, "--reproducible")
-	}
-	through := m.RegistryURL
-	if m.RegistryEndpoint != nil {
-		if ctr, through, err = bind(ctx, ctr, "registry-endpoint", m.RegistryEndpoint); err != nil {
-			return "", fmt.Errorf("the registry endpoint service: %w", err)
-		}
-	}
-	if through != "" {
-		args = append(args, "--through="+through)
-	}
-	r, err := run(ctx, ctr.WithMountedFile(layout, tarball), args...)
+	r, err := run(ctx, ctr, append(append(args, "publish"), flags...)...)
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(r.Stdout), nil
+}
+
+// withLayout mounts the image tarball in ctr and binds the registry
+// endpoint, and returns the flags of the engine's publish (and ship) that
+// push it: --layout, --repository, --tag..., --through.
+func (m *EcsPipeline) withLayout(ctx context.Context, ctr *dagger.Container, repo ref.Repository, tags []string, tarball *dagger.File, createRepository, reproducible bool) (*dagger.Container, []string, error) {
+	const layout = "/run/ecs-pipeline-image.tar"
+	flags := []string{"--layout=" + layout, "--repository=" + repo.String()}
+	for _, t := range tags {
+		flags = append(flags, "--tag="+t)
+	}
+	if createRepository {
+		flags = append(flags, "--create-repository")
+	}
+	if reproducible {
+		flags = append(flags, "--reproducible")
+	}
+	through := m.RegistryURL
+	if m.RegistryEndpoint != nil {
+		var err error
+		if ctr, through, err = bind(ctx, ctr, "registry-endpoint", m.RegistryEndpoint); err != nil {
+			return nil, nil, fmt.Errorf("the registry endpoint service: %w", err)
+		}
+	}
+	if through != "" {
+		flags = append(flags, "--through="+through)
+	}
+	return ctr.WithMountedFile(layout, tarball), flags, nil
 }
 
 // defaultTag is the source's git commit when it has a .git directory,

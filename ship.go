@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -63,7 +64,8 @@ func (m *EcsPipeline) Ship(
 	// Image to run --test-command in, with the source at /src.
 	// +optional
 	testImage string,
-	// Container that runs the published image; default: the definitions
+	// Container that runs the published image (that container only: the
+	// definitions do not read it as IMAGE then); default: the definitions
 	// read it as IMAGE.
 	// +optional
 	container string,
@@ -161,22 +163,76 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	if _, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage); err != nil {
 		return nil, err
 	}
-	image, err := m.Publish(ctx, a.repository, a.tag, a.platform, a.createRepository, a.dockerfile, a.target, a.buildArg, a.reproducible)
+	tarball, tags, err := m.imageTarball(ctx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "published %s\n", image)
-	// One run shows the diff, then deploys, reading the config once.
+	// One run pushes, shows the diff, then deploys the pushed image,
+	// reading the config once more.
 	flags.dryRun, flags.diff = false, true
-	return service(image).deploy(ctx, flags)
+	return service("").ship(ctx, flags, a.container, repo, tags, tarball, a.createRepository, a.reproducible)
+}
+
+// ship runs the engine's ship on this service: push the image tarball as
+// push does, then deploy the pushed image (as container's image when
+// named, else as IMAGE) with flags, in one run; the engine checks the
+// config before it pushes. Prints "published REF" on stderr once pushed,
+// even when the deploy then fails.
+func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, repo ref.Repository, tags []string, tarball *dagger.File, createRepository, reproducible bool) (*Deployment, error) {
+	if err := checkTimeout(f.timeout); err != nil {
+		return nil, err
+	}
+	ctr, args, err := s.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Unlike push, AWS_REGION stays the module's: it is the deploy's too,
+	// and the engine pushes to the repository's region anyway.
+	ctr, publish, err := s.Mod.withLayout(ctx, ctr, repo, tags, tarball, createRepository, reproducible)
+	if err != nil {
+		return nil, err
+	}
+	args = append(append(args, "ship"), publish...)
+	if container != "" {
+		args = append(args, "--publish-container="+container)
+	}
+	r, code, err := runCode(ctx, ctr, append(args, f.flags()...)...)
+	if err != nil {
+		return nil, err
+	}
+	// From the push on, the result names the image, even if the deploy
+	// failed.
+	result, rerr := r.Result(ctx)
+	var d struct {
+		Deployment
+		Image string `json:"image"`
+	}
+	if rerr == nil {
+		rerr = json.Unmarshal([]byte(result), &d)
+	}
+	if d.Image != "" {
+		fmt.Fprintf(os.Stderr, "published %s\n", d.Image)
+	}
+	if code != 0 {
+		return nil, r.failure(ctx, "ship", code)
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("reading the deploy's result: %w", rerr)
+	}
+	return &d.Deployment, nil
 }
 
 // serviceFor is the service to ship image to: in container when one is
-// named (--container), else read by the definitions as IMAGE.
+// named (--container), else read by the definitions as IMAGE; with no
+// image, the service as the definitions describe it (ship's engine run
+// sets the image it pushes as the engine's ship does).
 func (m *EcsPipeline) serviceFor(config []string, image, container string, env, envfile []string, secretEnvfile []*dagger.Secret, extStr, extCode []string) *EcsService {
 	var containerImage []string
-	if container != "" {
-		containerImage = []string{container + "=" + image}
+	switch {
+	case image == "":
+	case container != "":
+		// As the engine's ship --publish-container: that container only.
+		containerImage, image = []string{container + "=" + image}, ""
 	}
 	return m.Service(config, image, containerImage, env, envfile, secretEnvfile, extStr, extCode)
 }

@@ -126,47 +126,12 @@ type DeployResult struct {
 // if the service shows one, and otherwise fails with ErrUpdateNotApplied.
 func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions) (*DeployResult, error) {
 	res := &DeployResult{Cluster: cfg.Cluster, Service: cfg.Service}
-	if cfg.Service == "" {
-		return nil, fmt.Errorf("deploying: %s sets no service", cfg.Path)
+	in, err := checkDeploy(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Revision < 0 {
-		return nil, fmt.Errorf("deploying: revision %d: want a revision number above 0", opts.Revision)
-	}
-	if opts.Revision > 0 && opts.LatestTaskDefinition {
-		// ecspresso deploy.go (taskDefinitionArnForDeploy) refuses the pair too.
-		return nil, fmt.Errorf("deploying: Revision and LatestTaskDefinition exclude each other")
-	}
-	register := !opts.SkipTaskDefinition && !opts.LatestTaskDefinition && opts.Revision == 0
-	var td *ecs.RegisterTaskDefinitionInput
-	if !register {
-		if len(opts.ImageOverrides) > 0 {
-			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition, LatestTaskDefinition or Revision")
-		}
-	} else {
-		defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
-		if err != nil {
-			return nil, fmt.Errorf("deploying: %w", err)
-		}
-		td = defs.task
-		res.Images = images(td.ContainerDefinitions)
-		if opts.RequireDigest {
-			if err := requireDigest(defs.taskPath, res.Images); err != nil {
-				return nil, fmt.Errorf("deploying: %w", err)
-			}
-		}
-	}
-	if err := checkMigration(opts, td); err != nil {
-		return nil, fmt.Errorf("deploying: %w", err)
-	}
-	var sd *ecs.CreateServiceInput
-	var sdBody map[string]any
-	if cfg.ServiceDefinition != "" && !opts.NoUpdateService {
-		defs, err := cfg.definitions(ctx, renderService, RenderOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("deploying: %w", err)
-		}
-		sd, sdBody = defs.service, defs.serviceBody
-	}
+	td, sd, sdBody := in.task, in.service, in.serviceBody
+	res.Images = in.images
 
 	clock := opts.Wait.Clock
 	if clock == nil {
@@ -260,6 +225,71 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
 	return followDeploy(ctx, api, cfg, opts, res, updated)
+}
+
+// CheckDeploy renders and validates what Deploy would register and apply,
+// with Deploy's rules and errors, and calls no ECS API (the templates'
+// own lookups, such as ssm, still run): a config that Deploy would refuse
+// fails here, before anything is built on it, such as an image pushed.
+func CheckDeploy(ctx context.Context, cfg *Config, opts DeployOptions) error {
+	_, err := checkDeploy(ctx, cfg, opts)
+	return err
+}
+
+// deployInputs are a deploy's rendered and validated definitions.
+type deployInputs struct {
+	// task is nil when nothing is registered (SkipTaskDefinition,
+	// LatestTaskDefinition, Revision); images are its containers' images.
+	task   *ecs.RegisterTaskDefinitionInput
+	images map[string]string
+	// service is nil without a service definition or with NoUpdateService.
+	service     *ecs.CreateServiceInput
+	serviceBody map[string]any
+}
+
+// checkDeploy is Deploy up to its first ECS call: render the definitions
+// and check them and the options.
+func checkDeploy(ctx context.Context, cfg *Config, opts DeployOptions) (*deployInputs, error) {
+	var in deployInputs
+	if cfg.Service == "" {
+		return nil, fmt.Errorf("deploying: %s sets no service", cfg.Path)
+	}
+	if opts.Revision < 0 {
+		return nil, fmt.Errorf("deploying: revision %d: want a revision number above 0", opts.Revision)
+	}
+	if opts.Revision > 0 && opts.LatestTaskDefinition {
+		// ecspresso deploy.go (taskDefinitionArnForDeploy) refuses the pair too.
+		return nil, fmt.Errorf("deploying: Revision and LatestTaskDefinition exclude each other")
+	}
+	register := !opts.SkipTaskDefinition && !opts.LatestTaskDefinition && opts.Revision == 0
+	if !register {
+		if len(opts.ImageOverrides) > 0 {
+			return nil, fmt.Errorf("deploying: image overrides need a task definition to register, not SkipTaskDefinition, LatestTaskDefinition or Revision")
+		}
+	} else {
+		defs, err := cfg.definitions(ctx, renderTask, RenderOptions{ImageOverrides: opts.ImageOverrides})
+		if err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		in.task = defs.task
+		in.images = images(defs.task.ContainerDefinitions)
+		if opts.RequireDigest {
+			if err := requireDigest(defs.taskPath, in.images); err != nil {
+				return nil, fmt.Errorf("deploying: %w", err)
+			}
+		}
+	}
+	if err := checkMigration(opts, in.task); err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
+	if cfg.ServiceDefinition != "" && !opts.NoUpdateService {
+		defs, err := cfg.definitions(ctx, renderService, RenderOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("deploying: %w", err)
+		}
+		in.service, in.serviceBody = defs.service, defs.serviceBody
+	}
+	return &in, nil
 }
 
 // followDeploy follows the PRIMARY deployment of svc, as UpdateService or

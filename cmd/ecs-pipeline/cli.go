@@ -29,7 +29,7 @@ import (
 // refuses it because ignoring it would be unsafe (saying why, its
 // `why` tag).
 type CLI struct {
-	Config        []string      `short:"c" sep:"none" help:"The ecspresso config; ecspresso.yml, .yaml, .json or .jsonnet when empty. deploy takes several (repeat it) and deploys them all." envvar:"ECSPRESSO_CONFIG" placeholder:"FILE"`
+	Config        []string      `short:"c" sep:"none" help:"The ecspresso config; ecspresso.yml, .yaml, .json or .jsonnet when empty. deploy and ship take several (repeat it) and deploy them all." envvar:"ECSPRESSO_CONFIG" placeholder:"FILE"`
 	Envfile       []string      `help:"An env file (KEY=VALUE lines) read before rendering; repeat for several." envvar:"ECSPRESSO_ENVFILE" placeholder:"FILE"`
 	ExtStr        []string      `name:"ext-str" sep:"none" help:"A Jsonnet external string variable, NAME=VALUE; repeatable." placeholder:"NAME=VALUE"`
 	ExtCode       []string      `name:"ext-code" sep:"none" help:"A Jsonnet external code variable, NAME=EXPR; repeatable." placeholder:"NAME=EXPR"`
@@ -62,6 +62,7 @@ type CLI struct {
 	Create    CreateCmd    `cmd:"" help:"Create the service."`
 	Register  RegisterCmd  `cmd:"" help:"Register the task definition as a new revision."`
 	Publish   PublishCmd   `cmd:"" help:"Push an OCI layout tarball to ECR."`
+	Ship      ShipCmd      `cmd:"" help:"Push an OCI layout tarball to ECR, then deploy the pushed image: publish and deploy in one run."`
 	Rehearsal RehearsalCmd `cmd:"" help:"Script a rehearsal's ECS simulator."`
 	Version   VersionCmd   `cmd:"" help:"Show the version."`
 }
@@ -77,6 +78,9 @@ type app struct {
 	// standIn uses the rehearsal's stand-in credentials when the
 	// environment has none, so the SDK never looks further.
 	standIn bool
+	// warned holds the config warnings printed, so that a config loaded
+	// twice (ship checks it before pushing) warns once.
+	warned map[string]bool
 }
 
 // exitCode is what kong's Exit panics with, for run to return.
@@ -130,8 +134,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if cli.Config, err = expandConfigs(cli.Config); err != nil {
 		return fail(err)
 	}
-	if n := len(cli.Config); n > 1 && kctx.Command() != "deploy" {
-		return fail(fmt.Errorf("--config is given %d times: only deploy takes several configs", n))
+	if n := len(cli.Config); n > 1 && kctx.Command() != "deploy" && kctx.Command() != "ship" {
+		return fail(fmt.Errorf("--config is given %d times: only deploy and ship take several configs", n))
 	}
 	if err := a.unsupported(kctx); err != nil {
 		return fail(err)
@@ -290,7 +294,7 @@ func (a *app) load(image string) (*loaded, error) {
 	case 1:
 		return a.loadPath(image, a.cli.Config[0])
 	}
-	return nil, fmt.Errorf("--config is given %d times: only deploy takes several configs", len(a.cli.Config))
+	return nil, fmt.Errorf("--config is given %d times: only deploy and ship take several configs", len(a.cli.Config))
 }
 
 // loadPath is load of the config file path (found as LoadConfig finds it
@@ -370,7 +374,13 @@ func (a *app) loadPath(image, path string) (*loaded, error) {
 		return nil, err
 	}
 	for _, w := range cfg.Warnings {
-		a.warn("%s", a.rel(w))
+		if w = a.rel(w); !a.warned[w] {
+			a.warn("%s", w)
+		}
+		if a.warned == nil {
+			a.warned = map[string]bool{}
+		}
+		a.warned[w] = true
 	}
 	return &loaded{cfg: cfg, overrides: overrides}, nil
 }

@@ -49,11 +49,17 @@ type deployResult struct {
 	Plan           string   `json:"plan"`
 	Migration      string   `json:"migration"`
 	Summary        string   `json:"summary"`
+	// Image is, for ship, the image it published (repo:tag@sha256:...).
+	Image string `json:"image,omitempty"`
 }
 
-func (d *DeployCmd) Run(a *app) error {
+func (d *DeployCmd) Run(a *app) error { return d.run(a, "") }
+
+// run deploys one config or several; published, the image ship pushed,
+// goes in --result as "image".
+func (d *DeployCmd) run(a *app, published string) error {
 	if len(a.cli.Config) > 1 {
-		return d.runMany(a)
+		return d.runMany(a, published)
 	}
 	c, wait, err := a.prepare("")
 	if err != nil {
@@ -73,7 +79,9 @@ func (d *DeployCmd) Run(a *app) error {
 	res, err := pipeline.Deploy(a.ctx, c.clients.ECS, c.cfg, opts)
 	if res != nil {
 		// A failed deployment's result says how it ended (ROLLED_BACK...).
-		if werr := a.writeResult(newDeployResult(res)); werr != nil && err == nil {
+		r := newDeployResult(res)
+		r.Image = published
+		if werr := a.writeResult(r); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -85,6 +93,32 @@ func (d *DeployCmd) Run(a *app) error {
 	}
 	a.print(fmt.Sprintf("%s: service %s in cluster %s, task definition %s\n", res.Outcome, res.Service, res.Cluster, res.TaskDefinitionArn))
 	return nil
+}
+
+// check is run's checks up to its first ECS call: the flags, and every
+// config loaded, rendered and validated by pipeline.CheckDeploy. ship runs
+// it before it pushes.
+func (d *DeployCmd) check(a *app) error {
+	if a.cli.Timeout < 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	}
+	if len(a.cli.Config) > 1 {
+		cfgs, overrides, err := d.loadMany(a)
+		if err != nil {
+			return err
+		}
+		for _, cfg := range cfgs {
+			if err := pipeline.CheckDeploy(a.ctx, cfg, d.options(overrides, pipeline.WaitOptions{})); err != nil {
+				return fmt.Errorf("--config %s: %w", a.rel(cfg.Path), err)
+			}
+		}
+		return nil
+	}
+	l, err := a.load("")
+	if err != nil {
+		return err
+	}
+	return pipeline.CheckDeploy(a.ctx, l.cfg, d.options(l.overrides, pipeline.WaitOptions{}))
 }
 
 // options are the deploy's options for one service, as its flags say.

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,24 @@ type simulator struct {
 	si  *standin.Server
 	sim *ecssim.Simulator
 	env map[string]string
+
+	regMu sync.Mutex
+	reg   []registryRequest // the registry requests, oldest first
+}
+
+// registryRequest is one request to the stand-in's registry (under /v2/).
+type registryRequest struct {
+	time         time.Time
+	method, path string
+}
+
+func (r registryRequest) String() string { return r.method + " " + r.path }
+
+// registryRequests returns the requests the stand-in's registry received.
+func (s *simulator) registryRequests() []registryRequest {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	return slices.Clone(s.reg)
 }
 
 func newSimulator(t *testing.T, checkImages bool, opts ...ecssim.Option) *simulator {
@@ -82,7 +102,14 @@ func newSimulator(t *testing.T, checkImages bool, opts ...ecssim.Option) *simula
 	}
 	s.sim = ecssim.New(opts...)
 	s.si = standin.New(s.sim, "123456789012", "us-east-1")
-	srv := httptest.NewServer(s.si)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v2/") {
+			s.regMu.Lock()
+			s.reg = append(s.reg, registryRequest{time.Now(), r.Method, r.URL.Path})
+			s.regMu.Unlock()
+		}
+		s.si.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	s.env = map[string]string{

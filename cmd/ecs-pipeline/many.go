@@ -33,27 +33,15 @@ type manyDeployResult struct {
 
 // runMany deploys every --config with pipeline.DeployServices. They are
 // loaded with the same flags and must share a region (one set of clients
-// deploys them all).
-func (d *DeployCmd) runMany(a *app) error {
+// deploys them all). published is as for run.
+func (d *DeployCmd) runMany(a *app, published string) error {
 	wait := pipeline.WaitOptions{Events: a.stderr, Timeout: a.cli.Timeout}
 	if a.cli.Timeout < 0 {
 		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
 	}
-	if d.Concurrency < 0 {
-		return fmt.Errorf("--concurrency %d: want 0 (all at once) or more", d.Concurrency)
-	}
-	var cfgs []*pipeline.Config
-	var overrides map[string]string
-	for _, path := range a.cli.Config {
-		l, err := a.loadPath("", path)
-		if err != nil {
-			return err
-		}
-		if len(cfgs) > 0 && l.cfg.Region != cfgs[0].Region {
-			return fmt.Errorf("--config %s is in region %s, --config %s in %s: deploy them separately", a.cli.Config[0], cfgs[0].Region, path, l.cfg.Region)
-		}
-		cfgs = append(cfgs, l.cfg)
-		overrides = l.overrides
+	cfgs, overrides, err := d.loadMany(a)
+	if err != nil {
+		return err
 	}
 	clients, err := cfgs[0].Clients(a.ctx)
 	if err != nil {
@@ -79,7 +67,9 @@ func (d *DeployCmd) runMany(a *app) error {
 	}
 	res, err := pipeline.DeployServices(a.ctx, clients.ECS, cfgs, opts)
 	if res != nil {
-		if werr := a.writeResult(newManyDeployResult(a, cfgs, res)); werr != nil && err == nil {
+		m := newManyDeployResult(a, cfgs, res)
+		m.Image = published
+		if werr := a.writeResult(m); werr != nil && err == nil {
 			err = werr
 		}
 		out := ""
@@ -92,6 +82,28 @@ func (d *DeployCmd) runMany(a *app) error {
 		a.print(out)
 	}
 	return err
+}
+
+// loadMany loads every --config, which must share a region, and the
+// --container-image overrides.
+func (d *DeployCmd) loadMany(a *app) ([]*pipeline.Config, map[string]string, error) {
+	if d.Concurrency < 0 {
+		return nil, nil, fmt.Errorf("--concurrency %d: want 0 (all at once) or more", d.Concurrency)
+	}
+	var cfgs []*pipeline.Config
+	var overrides map[string]string
+	for _, path := range a.cli.Config {
+		l, err := a.loadPath("", path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(cfgs) > 0 && l.cfg.Region != cfgs[0].Region {
+			return nil, nil, fmt.Errorf("--config %s is in region %s, --config %s in %s: deploy them separately", a.cli.Config[0], cfgs[0].Region, path, l.cfg.Region)
+		}
+		cfgs = append(cfgs, l.cfg)
+		overrides = l.overrides
+	}
+	return cfgs, overrides, nil
 }
 
 func newManyDeployResult(a *app, cfgs []*pipeline.Config, res *pipeline.ManyResult) manyDeployResult {

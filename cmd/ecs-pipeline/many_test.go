@@ -89,7 +89,7 @@ func TestSeveralConfigsOnlyForDeploy(t *testing.T) {
 	for _, verb := range [][]string{{"status"}, {"render", "taskdef"}, {"rollback"}, {"diff"}} {
 		r := cli(t, nil, append([]string{"-c", "a.yml", "-c", "b.yml"}, verb...)...)
 		wantCode(t, r, 1)
-		if !strings.Contains(r.stderr, "--config is given 2 times: only deploy takes several configs") {
+		if !strings.Contains(r.stderr, "--config is given 2 times: only deploy and ship take several configs") {
 			t.Errorf("%v: %s", verb, r.stderr)
 		}
 	}

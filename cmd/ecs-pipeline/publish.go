@@ -29,34 +29,59 @@ type publishResult struct {
 }
 
 func (p *PublishCmd) Run(a *app) error {
-	repo, err := pipeline.ParseRepository(p.Repository)
+	repo, err := p.check()
 	if err != nil {
 		return err
 	}
+	pinned, err := p.publish(a, repo)
+	if err != nil {
+		return err
+	}
+	if err := a.writeResult(publishResult{Image: pinned}); err != nil {
+		return err
+	}
+	a.print(pinned + "\n")
+	return nil
+}
+
+// check checks what needs no network, the repository and the tags, and
+// returns the repository.
+func (p *PublishCmd) check() (pipeline.Repository, error) {
+	repo, err := pipeline.ParseRepository(p.Repository)
+	if err != nil {
+		return repo, err
+	}
 	for _, t := range p.Tag {
 		if err := ref.ValidateTag(t); err != nil {
-			return err
+			return repo, err
 		}
 	}
+	return repo, nil
+}
+
+// publish logs in to ECR (creating the repository when asked), pushes the
+// layout under every tag, printing "pushed REF" for each on stderr, and
+// returns the first tag's repo:tag@sha256:digest.
+func (p *PublishCmd) publish(a *app, repo pipeline.Repository) (string, error) {
 	opts := a.awsOptions()
 	if opts.Region = repo.Region; opts.Region == "" {
 		opts.Region = a.cli.Region
 	}
 	if opts.Region == "" {
-		return errors.New("no AWS region: the repository names none; pass --region or set AWS_REGION")
+		return "", errors.New("no AWS region: the repository names none; pass --region or set AWS_REGION")
 	}
 	clients, err := pipeline.NewAWS(a.ctx, opts)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if p.CreateRepository {
 		if _, err := pipeline.EnsureRepository(a.ctx, clients.ECR, repo); err != nil {
-			return err
+			return "", err
 		}
 	}
 	creds, err := pipeline.ECRLogin(a.ctx, clients.ECR)
 	if err != nil {
-		return err
+		return "", err
 	}
 	push := pipeline.PushOptions{Through: p.Through, Canonical: p.Reproducible}
 	var pinned string
@@ -64,20 +89,16 @@ func (p *PublishCmd) Run(a *app) error {
 		addr := repo.String() + ":" + t
 		got, err := pipeline.PushLayout(a.ctx, p.Layout, addr, creds, push)
 		if err != nil {
-			return err
+			return "", err
 		}
 		fmt.Fprintf(a.stderr, "pushed %s\n", got)
 		if pinned == "" {
 			pinned = got
 		} else if digestOf(got) != digestOf(pinned) {
-			return fmt.Errorf("pushing %s: the registry reports %s, but the same image was pushed as %s", addr, got, pinned)
+			return "", fmt.Errorf("pushing %s: the registry reports %s, but the same image was pushed as %s", addr, got, pinned)
 		}
 	}
-	if err := a.writeResult(publishResult{Image: pinned}); err != nil {
-		return err
-	}
-	a.print(pinned + "\n")
-	return nil
+	return pinned, nil
 }
 
 // digestOf returns the digest of a reference such as repo:tag@sha256:....
