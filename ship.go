@@ -64,9 +64,8 @@ func (m *EcsPipeline) Ship(
 	// Image to run --test-command in, with the source at /src.
 	// +optional
 	testImage string,
-	// Container that runs the published image (that container only: the
-	// definitions do not read it as IMAGE then); default: the definitions
-	// read it as IMAGE.
+	// Container that runs the published image (the definitions read it as
+	// IMAGE too); default: the definitions read it as IMAGE.
 	// +optional
 	container string,
 	// Variables for the templates, as NAME=VALUE.
@@ -222,17 +221,14 @@ func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, 
 	return &d.Deployment, nil
 }
 
-// serviceFor is the service to ship image to: in container when one is
-// named (--container), else read by the definitions as IMAGE; with no
+// serviceFor is the service to ship image to: read by the definitions as
+// IMAGE, and in container when one is named (--container); with no
 // image, the service as the definitions describe it (ship's engine run
 // sets the image it pushes as the engine's ship does).
 func (m *EcsPipeline) serviceFor(config []string, image, container string, env, envfile []string, secretEnvfile []*dagger.Secret, extStr, extCode []string) *EcsService {
 	var containerImage []string
-	switch {
-	case image == "":
-	case container != "":
-		// As the engine's ship --publish-container: that container only.
-		containerImage, image = []string{container + "=" + image}, ""
+	if image != "" && container != "" {
+		containerImage = []string{container + "=" + image}
 	}
 	return m.Service(config, image, containerImage, env, envfile, secretEnvfile, extStr, extCode)
 }

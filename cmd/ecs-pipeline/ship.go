@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,7 +26,7 @@ import (
 type ShipCmd struct {
 	Publish          PublishCmd `embed:""`
 	Deploy           DeployCmd  `embed:""`
-	PublishContainer string     `help:"Set only this container's image to the pushed one, as --container-image NAME=REF; without it the pushed image is the IMAGE variable, as --image." placeholder:"NAME"`
+	PublishContainer string     `help:"Set this container's image to the pushed one, as --container-image NAME=REF (and IMAGE too, unless --image sets it); without it the pushed image is the IMAGE variable, as --image." placeholder:"NAME"`
 }
 
 func (s *ShipCmd) Run(a *app) error {
@@ -51,13 +52,12 @@ func (s *ShipCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	base := a.cli.ContainerImage
+	base, given := a.cli.ContainerImage, a.cli.Image
 	use := func(image string) {
-		if s.PublishContainer == "" {
-			a.cli.Image = image
-			return
+		a.cli.Image = cmp.Or(given, image)
+		if s.PublishContainer != "" {
+			a.cli.ContainerImage = append(slices.Clone(base), s.PublishContainer+"="+image)
 		}
-		a.cli.ContainerImage = append(slices.Clone(base), s.PublishContainer+"="+image)
 	}
 
 	// The deploy's checks, with a digest-pinned stand-in for the image.

@@ -251,7 +251,9 @@ func TestShipUnreachableRegistryChangesNothing(t *testing.T) {
 }
 
 // TestShipPublishContainer: --publish-container gives the pushed image to
-// that container only; the others keep theirs (--image, or the file's).
+// that container; the others keep theirs (--image, or the file's), and
+// without --image the definitions read the pushed image as IMAGE too, as
+// the module's ship --container has always done.
 func TestShipPublishContainer(t *testing.T) {
 	project(t, nil)
 	td, err := os.ReadFile("ecs-task-def.json")
@@ -286,6 +288,16 @@ func TestShipPublishContainer(t *testing.T) {
 	}
 	if strings.Join(got.Images, " ") != "app=registry.example.com/web:v7 sidecar="+got.Image {
 		t.Errorf("result images %v", got.Images)
+	}
+
+	r = cli(t, s.env, "--result", res, "ship", "--publish-container", "sidecar",
+		"--layout", randomLayout(t), "--repository", shipRepo, "--tag", "both", "--through", s.URL)
+	wantCode(t, r, 0)
+	if b, err := os.ReadFile(res); err != nil || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("result: %s %v", b, err)
+	}
+	if imgs := s.taskDefinitionImages(t, "web:3"); imgs["sidecar"] != got.Image || imgs["app"] != got.Image {
+		t.Errorf("web:3 runs %v, want %s in both (app reads IMAGE)", imgs, got.Image)
 	}
 }
 
