@@ -136,6 +136,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		// ecspresso deploy.go (taskDefinitionArnForDeploy) refuses the pair too.
 		return nil, fmt.Errorf("deploying: Revision and LatestTaskDefinition exclude each other")
 	}
+	if _, err := parseUntil(opts.Wait.Until); err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
 	register := !opts.SkipTaskDefinition && !opts.LatestTaskDefinition && opts.Revision == 0
 	var td *ecs.RegisterTaskDefinitionInput
 	if !register {
@@ -183,7 +186,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
 	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
-		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
+		// CODE_DEPLOY and EXTERNAL deployments are driven outside ECS: no
+		// service deployment reports how they end.
+		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only the ECS deployment controller is supported (its ROLLING, BLUE_GREEN, LINEAR and CANARY strategies)", cfg.Service, c.Type)
 	}
 	count, err := desiredCount(svc.SchedulingStrategy, sd, opts.DesiredCount)
 	if err != nil {
@@ -200,8 +205,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		applyServiceDefinition(update, sd, sdBody)
 		tags = compareTags(svc.Tags, sd.Tags, cfg.Ignore.Tags)
 	}
-	if s := deploymentStrategy(svc, update); s != "" && s != types.DeploymentStrategyRolling {
-		return nil, fmt.Errorf("deploying: service %q uses the %s deployment strategy; only ROLLING deployments are followed", cfg.Service, s)
+	strategy := deploymentStrategy(svc, update)
+	if _, err := checkUntil(opts.Wait.Until, strategy); err != nil && !opts.NoWait {
+		return nil, fmt.Errorf("deploying: service %q: %w", cfg.Service, err)
 	}
 	if td == nil {
 		ref := aws.ToString(svc.TaskDefinition)
@@ -259,12 +265,12 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	} else if updated, err = updateApplied(ctx, api, clock, cfg, svc, res.TaskDefinitionArn, err); err != nil {
 		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
-	return followDeploy(ctx, api, cfg, opts, res, updated)
+	return followDeploy(ctx, api, cfg, opts, res, updated, strategy)
 }
 
 // followDeploy follows the PRIMARY deployment of svc, as UpdateService or
-// CreateService returned it, unless opts.NoWait.
-func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, res *DeployResult, updated *types.Service) (*DeployResult, error) {
+// CreateService returned it, deployed with strategy, unless opts.NoWait.
+func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, res *DeployResult, updated *types.Service, strategy types.DeploymentStrategy) (*DeployResult, error) {
 	dep := primaryDeployment(updated)
 	if dep == nil {
 		return res, fmt.Errorf("updating service %q: the response has no PRIMARY deployment", cfg.Service)
@@ -276,7 +282,7 @@ func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 		return res, nil
 	}
 
-	wr, err := follow(ctx, api, cfg, opts.Wait, *dep, res.ServiceDeploymentArn)
+	wr, err := follow(ctx, api, cfg, opts.Wait, strategy, *dep, res.ServiceDeploymentArn)
 	if wr != nil {
 		res.Wait = wr
 		res.Outcome = wr.Outcome
@@ -395,6 +401,13 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
+	var strategy types.DeploymentStrategy
+	if c := in.DeploymentConfiguration; c != nil {
+		strategy = c.Strategy
+	}
+	if _, err := checkUntil(opts.Wait.Until, strategy); err != nil && !opts.NoWait {
+		return nil, fmt.Errorf("deploying: service %q: %w", cfg.Service, err)
+	}
 	res.Created = true
 	if opts.DryRun {
 		res.Outcome = OutcomeDryRun
@@ -409,7 +422,7 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 		return nil, err
 	}
 	res.TaskDefinitionArn = cr.TaskDefinitionArn
-	return followDeploy(ctx, api, cfg, opts, res, svc)
+	return followDeploy(ctx, api, cfg, opts, res, svc, strategy)
 }
 
 // createPlan describes what creating the service would register and create.
