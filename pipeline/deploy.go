@@ -639,8 +639,24 @@ func (r *DeployResult) Markdown() string {
 		row("Deployment", "`"+r.DeploymentID+"`")
 	}
 	row("Service deployment", r.ServiceDeploymentArn)
-	if r.Wait != nil {
-		row("Waited", r.Wait.Elapsed.Round(time.Second).String())
+	if w := r.Wait; w != nil {
+		row("Waited", w.Elapsed.Round(time.Second).String())
+		if w.Strategy != "" {
+			row("Strategy", w.Strategy)
+		}
+		var stages []string
+		for _, st := range w.Stages {
+			stages = append(stages, fmt.Sprintf("`%s` %s", st.Stage, st.At.UTC().Format(time.TimeOnly)))
+		}
+		row("Stages passed (UTC)", strings.Join(stages, " → "))
+		if w.ServiceDeploymentStatus == "IN_PROGRESS" || w.ServiceDeploymentStatus == "PENDING" {
+			// The wait stopped early (Until): the deployment goes on.
+			at := "lifecycle stage `" + w.Stage + "`"
+			if w.HookID != "" {
+				at += ", hook `" + w.HookID + "` awaiting action"
+			}
+			row("Waited until", at+"; the deployment goes on")
+		}
 	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", r.Reason)
