@@ -283,6 +283,10 @@ func TestNativeSucceedsOnlyWhenSuccessful(t *testing.T) {
 	if bt := res.Stages[7]; bt.At.Sub(simStart) < bakeStart || bt.At.Sub(simStart) > bakeStart+4*time.Second {
 		t.Errorf("BAKE_TIME first seen at %v, it began at %v", bt.At.Sub(simStart), bakeStart)
 	}
+	// Following the events reads the service too, within the same average.
+	if n := len(f.calls); f.count("DescribeServices") < 10 || float64(n) > 20+f.elapsed().Seconds()/3+5 {
+		t.Errorf("%d calls (%d DescribeServices) in %v", n, f.count("DescribeServices"), f.elapsed())
+	}
 	for _, w := range []string{"lifecycle stage BAKE_TIME", "traffic to rev-green: production 0%, test 100%", "traffic to rev-green: production 100%, test 100%", "service deployment SUCCESSFUL", "has started 2 tasks"} {
 		if !strings.Contains(events.String(), w) {
 			t.Errorf("events lack %q:\n%s", w, events.String())
@@ -526,7 +530,7 @@ func TestNativeCanaryStepBake(t *testing.T) {
 		step{full + 2*time.Second, with(sd(types.ServiceDeploymentStatusSuccessful, types.ServiceDeploymentLifecycleStageCleanUp, 100, 100))},
 	)
 	var events bytes.Buffer
-	res, err := f.wait(t, "", time.Hour, &events)
+	res, err := f.wait(t, pipeline.UntilStable, time.Hour, &events) // stable is deployed here
 	if err != nil {
 		t.Fatalf("Wait: %v", err)
 	}

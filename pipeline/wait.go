@@ -141,6 +141,9 @@ type WaitResult struct {
 // is stable after a rollback is a failure. Failures and timeouts are a
 // *DeploymentError naming the reasons the deployment's tasks stopped for
 // and the revision the service runs now; the result is returned with it.
+// A BLUE_GREEN, LINEAR or CANARY deployment is followed by its service
+// deployment alone, through its lifecycle stages, to its end or to
+// opts.Until (lifecycle.go).
 func Wait(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions) (*WaitResult, error) {
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
 	if err != nil {
