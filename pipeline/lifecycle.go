@@ -532,6 +532,9 @@ func (n *nativeFollower) reasons(sd *types.ServiceDeployment) []string {
 		}
 		add(r)
 	}
+	if n.sdRollback && sd.Status == types.ServiceDeploymentStatusSuccessful {
+		add("the deployment completed instead of rolling back")
+	}
 	if n.target.lifecycle() && !n.sdRollback {
 		if n.target.paused {
 			add("it ended before a lifecycle hook paused it")
