@@ -60,6 +60,7 @@ type scriptedECS struct {
 	// from then on with a 5xx.
 	failFrom     time.Duration
 	controller   types.DeploymentControllerType
+	noHistory    bool // ListServiceDeployments lists nothing
 	stoppedTasks []types.Task
 
 	calls   []string
@@ -143,6 +144,9 @@ func (f *scriptedECS) DescribeServices(ctx context.Context, in *ecs.DescribeServ
 
 func (f *scriptedECS) ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, _ ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error) {
 	f.record("ListServiceDeployments")
+	if f.noHistory {
+		return &ecs.ListServiceDeploymentsOutput{}, nil
+	}
 	sd := f.state()
 	return &ecs.ListServiceDeploymentsOutput{ServiceDeployments: []types.ServiceDeploymentBrief{{
 		ServiceDeploymentArn: sd.ServiceDeploymentArn, Status: sd.Status, CreatedAt: sd.CreatedAt, StartedAt: sd.StartedAt,
@@ -618,5 +622,21 @@ func TestDeployRefusesOtherControllers(t *testing.T) {
 		if strings.Join(f.calls, " ") != "DescribeServices" {
 			t.Errorf("calls %v, want the one read", f.calls)
 		}
+	}
+}
+
+// TestNativeWithoutServiceDeployment: a native deployment is followed by
+// its service deployment only; when none can be found, Wait says so after
+// a few reads instead of trusting the service's counts or waiting out the
+// timeout.
+func TestNativeWithoutServiceDeployment(t *testing.T) {
+	f := newScripted(types.DeploymentStrategyBlueGreen, blueGreen()...)
+	f.noHistory = true
+	_, err := f.wait(t, "", time.Hour, nil)
+	if err == nil || !strings.Contains(err.Error(), "no service deployment of it found") {
+		t.Fatalf("Wait: %v", err)
+	}
+	if f.elapsed() > time.Minute {
+		t.Errorf("gave up after %v", f.elapsed())
 	}
 }
