@@ -886,6 +886,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
+			var waitUntil string
+			if inputArgs["waitUntil"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["waitUntil"]), &waitUntil)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg waitUntil", err))
+				}
+			}
 			var reproducible bool
 			if inputArgs["reproducible"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["reproducible"]), &reproducible)
@@ -900,7 +907,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg runBefore", err))
 				}
 			}
-			return (*EcsPipeline).Ship(&parent, ctx, repository, config, failFast, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, reproducible, runBefore)
+			return (*EcsPipeline).Ship(&parent, ctx, repository, config, failFast, tag, platform, createRepository, dockerfile, target, buildArg, testTarget, testCommand, testImage, container, env, envfile, secretEnvfile, extStr, extCode, desiredCount, noWait, timeout, waitUntil, reproducible, runBefore)
 		case "Test":
 			var parent EcsPipeline
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1073,6 +1080,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
 				}
 			}
+			var waitUntil string
+			if inputArgs["waitUntil"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["waitUntil"]), &waitUntil)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg waitUntil", err))
+				}
+			}
 			var requireDigest bool
 			if inputArgs["requireDigest"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["requireDigest"]), &requireDigest)
@@ -1122,7 +1136,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failFast", err))
 				}
 			}
-			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer, failFast)
+			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, waitUntil, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer, failFast)
 		case "Diff":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

@@ -88,6 +88,15 @@ func (s *EcsService) Deploy(
 	// How long to wait, such as 15m; the config's timeout (10m) when empty.
 	// +optional
 	timeout string,
+	// When to stop waiting (ecspresso's --wait-until): deployed, when the
+	// deployment has ended (the default); stable, the same; paused, when a
+	// PAUSE lifecycle hook of a blue/green, linear or canary deployment
+	// awaits action; ecs:STAGE, when such a deployment, still in progress,
+	// has reached lifecycle stage STAGE (such as ecs:BAKE_TIME) or a later
+	// one. The last two are refused on a ROLLING service before anything
+	// changes.
+	// +optional
+	waitUntil string,
 	// Refuse images that are not pinned by digest.
 	// +optional
 	requireDigest bool,
@@ -121,7 +130,7 @@ func (s *EcsService) Deploy(
 ) (*Deployment, error) {
 	return s.deploy(ctx, deployFlags{
 		desiredCount: desiredCount, forceNewDeployment: forceNewDeployment, skipTaskDefinition: skipTaskDefinition,
-		dryRun: dryRun, noWait: noWait, timeout: timeout, requireDigest: requireDigest, revision: revision,
+		dryRun: dryRun, noWait: noWait, timeout: timeout, waitUntil: waitUntil, requireDigest: requireDigest, revision: revision,
 		latestTaskDefinition: latestTaskDefinition, noUpdateService: noUpdateService,
 		runBefore: runBefore, runBeforeContainer: runBeforeContainer, failFast: failFast,
 	})
@@ -134,6 +143,7 @@ type deployFlags struct {
 	noWait, requireDigest, latestTaskDefinition    bool
 	noUpdateService                                bool
 	timeout, runBefore, runBeforeContainer         string
+	waitUntil                                      string
 	revision                                       int
 	// diff shows the service diff before deploying, in the same run.
 	diff bool
@@ -164,7 +174,7 @@ func (f deployFlags) flags() []string {
 		}
 	}
 	for _, v := range []struct{ flag, value string }{
-		{"--timeout", f.timeout}, {"--run-before", f.runBefore}, {"--run-before-container", f.runBeforeContainer},
+		{"--timeout", f.timeout}, {"--wait-until", f.waitUntil}, {"--run-before", f.runBefore}, {"--run-before-container", f.runBeforeContainer},
 	} {
 		if v.value != "" {
 			args = append(args, v.flag+"="+v.value)

@@ -93,6 +93,15 @@ func (m *EcsPipeline) Ship(
 	// How long to wait for the deployment; the config's timeout when empty.
 	// +optional
 	timeout string,
+	// When to stop waiting (ecspresso's --wait-until): deployed, when the
+	// deployment has ended (the default); stable, the same; paused, when a
+	// PAUSE lifecycle hook of a blue/green, linear or canary deployment
+	// awaits action; ecs:STAGE, when such a deployment, still in progress,
+	// has reached lifecycle stage STAGE (such as ecs:BAKE_TIME) or a later
+	// one. The last two are refused on a ROLLING service before anything
+	// changes.
+	// +optional
+	waitUntil string,
 	// Publish a reproducible image: the same source gives the same digest
 	// on any engine (see publish).
 	// +optional
@@ -109,7 +118,7 @@ func (m *EcsPipeline) Ship(
 		dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
-		desiredCount: desiredCount, noWait: noWait, timeout: timeout, reproducible: reproducible, runBefore: runBefore,
+		desiredCount: desiredCount, noWait: noWait, timeout: timeout, waitUntil: waitUntil, reproducible: reproducible, runBefore: runBefore,
 	})
 }
 
@@ -131,6 +140,7 @@ type shipArgs struct {
 	desiredCount            int
 	noWait, reproducible    bool
 	timeout, runBefore      string
+	waitUntil               string
 	// checked: the caller has read the config and its definitions with
 	// these arguments already (the rehearsal's setup), so ship skips its
 	// dry run.
@@ -149,7 +159,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 		return m.serviceFor(a.config, image, a.container, a.env, a.envfile, a.secretEnvfile, a.extStr, a.extCode)
 	}
 	flags := deployFlags{
-		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, requireDigest: true,
+		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, waitUntil: a.waitUntil, requireDigest: true,
 		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true, failFast: a.failFast,
 	}
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)

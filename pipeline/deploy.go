@@ -148,7 +148,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
 	if c := svc.DeploymentController; c != nil && c.Type != "" && c.Type != types.DeploymentControllerTypeEcs {
-		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only ECS rolling updates are supported", cfg.Service, c.Type)
+		// CODE_DEPLOY and EXTERNAL deployments are driven outside ECS: no
+		// service deployment reports how they end.
+		return nil, fmt.Errorf("deploying: service %q uses the %s deployment controller; only the ECS deployment controller is supported (its ROLLING, BLUE_GREEN, LINEAR and CANARY strategies)", cfg.Service, c.Type)
 	}
 	count, err := desiredCount(svc.SchedulingStrategy, sd, opts.DesiredCount)
 	if err != nil {
@@ -165,8 +167,9 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 		applyServiceDefinition(update, sd, sdBody)
 		tags = compareTags(svc.Tags, sd.Tags, cfg.Ignore.Tags)
 	}
-	if s := deploymentStrategy(svc, update); s != "" && s != types.DeploymentStrategyRolling {
-		return nil, fmt.Errorf("deploying: service %q uses the %s deployment strategy; only ROLLING deployments are followed", cfg.Service, s)
+	strategy := deploymentStrategy(svc, update)
+	if _, err := checkUntil(opts.Wait.Until, strategy); err != nil && !opts.NoWait {
+		return nil, fmt.Errorf("deploying: service %q: %w", cfg.Service, err)
 	}
 	if td == nil {
 		ref := aws.ToString(svc.TaskDefinition)
@@ -224,7 +227,7 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	} else if updated, err = updateApplied(ctx, api, clock, cfg, svc, res.TaskDefinitionArn, err); err != nil {
 		return res, fmt.Errorf("updating service %q to %s: %w", cfg.Service, shortTaskDefinition(res.TaskDefinitionArn), err)
 	}
-	return followDeploy(ctx, api, cfg, opts, res, updated)
+	return followDeploy(ctx, api, cfg, opts, res, updated, strategy)
 }
 
 // CheckDeploy renders and validates what Deploy would register and apply,
@@ -261,6 +264,9 @@ func checkDeploy(ctx context.Context, cfg *Config, opts DeployOptions) (*deployI
 		// ecspresso deploy.go (taskDefinitionArnForDeploy) refuses the pair too.
 		return nil, fmt.Errorf("deploying: Revision and LatestTaskDefinition exclude each other")
 	}
+	if _, err := parseUntil(opts.Wait.Until); err != nil {
+		return nil, fmt.Errorf("deploying: %w", err)
+	}
 	register := !opts.SkipTaskDefinition && !opts.LatestTaskDefinition && opts.Revision == 0
 	if !register {
 		if len(opts.ImageOverrides) > 0 {
@@ -293,8 +299,8 @@ func checkDeploy(ctx context.Context, cfg *Config, opts DeployOptions) (*deployI
 }
 
 // followDeploy follows the PRIMARY deployment of svc, as UpdateService or
-// CreateService returned it, unless opts.NoWait.
-func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, res *DeployResult, updated *types.Service) (*DeployResult, error) {
+// CreateService returned it, deployed with strategy, unless opts.NoWait.
+func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions, res *DeployResult, updated *types.Service, strategy types.DeploymentStrategy) (*DeployResult, error) {
 	dep := primaryDeployment(updated)
 	if dep == nil {
 		return res, fmt.Errorf("updating service %q: the response has no PRIMARY deployment", cfg.Service)
@@ -306,7 +312,7 @@ func followDeploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 		return res, nil
 	}
 
-	wr, err := follow(ctx, api, cfg, opts.Wait, *dep, res.ServiceDeploymentArn)
+	wr, err := follow(ctx, api, cfg, opts.Wait, strategy, *dep, res.ServiceDeploymentArn)
 	if wr != nil {
 		res.Wait = wr
 		res.Outcome = wr.Outcome
@@ -425,6 +431,13 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 	if err != nil {
 		return nil, fmt.Errorf("deploying: %w", err)
 	}
+	var strategy types.DeploymentStrategy
+	if c := in.DeploymentConfiguration; c != nil {
+		strategy = c.Strategy
+	}
+	if _, err := checkUntil(opts.Wait.Until, strategy); err != nil && !opts.NoWait {
+		return nil, fmt.Errorf("deploying: service %q: %w", cfg.Service, err)
+	}
 	res.Created = true
 	if opts.DryRun {
 		res.Outcome = OutcomeDryRun
@@ -439,7 +452,7 @@ func deployCreate(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOp
 		return nil, err
 	}
 	res.TaskDefinitionArn = cr.TaskDefinitionArn
-	return followDeploy(ctx, api, cfg, opts, res, svc)
+	return followDeploy(ctx, api, cfg, opts, res, svc, strategy)
 }
 
 // createPlan describes what creating the service would register and create.
@@ -656,8 +669,24 @@ func (r *DeployResult) Markdown() string {
 		row("Deployment", "`"+r.DeploymentID+"`")
 	}
 	row("Service deployment", r.ServiceDeploymentArn)
-	if r.Wait != nil {
-		row("Waited", r.Wait.Elapsed.Round(time.Second).String())
+	if w := r.Wait; w != nil {
+		row("Waited", w.Elapsed.Round(time.Second).String())
+		if w.Strategy != "" {
+			row("Strategy", w.Strategy)
+		}
+		var stages []string
+		for _, st := range w.Stages {
+			stages = append(stages, fmt.Sprintf("`%s` %s", st.Stage, st.At.UTC().Format(time.TimeOnly)))
+		}
+		row("Stages passed (UTC)", strings.Join(stages, " → "))
+		if w.ServiceDeploymentStatus == "IN_PROGRESS" || w.ServiceDeploymentStatus == "PENDING" {
+			// The wait stopped early (Until): the deployment goes on.
+			at := "lifecycle stage `" + w.Stage + "`"
+			if w.HookID != "" {
+				at += ", hook `" + w.HookID + "` awaiting action"
+			}
+			row("Waited until", at+"; the deployment goes on")
+		}
 	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", r.Reason)

@@ -85,6 +85,9 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		// As ecspresso's rollback.go refuses --no-wait with deregistering.
 		return nil, fmt.Errorf("rolling back: deregistering the rolled-back revision needs waiting for the rollback; with NoWait set NoDeregisterTaskDefinition too")
 	}
+	if t, err := parseUntil(opts.Wait.Until); err != nil || t.lifecycle() {
+		return nil, fmt.Errorf("rolling back: a rollback is followed to its end; wait until (--wait-until) %q is for deploys", opts.Wait.Until)
+	}
 	clock := opts.Wait.Clock
 	if clock == nil {
 		clock = SystemClock{}
@@ -135,10 +138,15 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		if err := stopServiceDeployment(ctx, api, clock, sdArn); err != nil {
 			return res, fmt.Errorf("stopping service deployment %s: %w", sdArn, err)
 		}
-		if dep, err = rollbackDeployment(ctx, api, cfg, opts.Wait.Clock, aws.ToString(primary.Id)); err != nil {
+		if nativeStrategy(serviceStrategy(svc)) {
+			// ECS shifts traffic back to the source revision, which still
+			// runs; the stopped service deployment's ROLLBACK_SUCCESSFUL
+			// is the outcome, and its deployment's tasks the reasons.
+			dep = primary
+		} else if dep, err = rollbackDeployment(ctx, api, cfg, opts.Wait.Clock, aws.ToString(primary.Id)); err != nil {
 			return res, fmt.Errorf("rolling back: %w", err)
 		}
-		if dep != nil {
+		if dep != nil && dep != primary {
 			res.To = aws.ToString(dep.TaskDefinition)
 		}
 		newSD = sdArn // the rollback's outcome is the stopped one's ROLLBACK_SUCCESSFUL
@@ -168,7 +176,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 		if dep == nil {
 			return res, fmt.Errorf("rolling back: service %q shows no rollback deployment after stopping %s", cfg.Service, sdArn)
 		}
-		wr, err := followServiceDeployment(ctx, api, cfg, opts.Wait, *dep, newSD, res.Method == RollbackStopDeployment)
+		wr, err := followServiceDeployment(ctx, api, cfg, opts.Wait, serviceStrategy(svc), *dep, newSD, res.Method == RollbackStopDeployment)
 		if wr != nil {
 			res.Wait, res.Outcome = wr, wr.Outcome
 		}

@@ -85,6 +85,9 @@ type DeployTimeline struct {
 	// Events are the service events since the deployment started, oldest
 	// first.
 	Events []Event
+	// Stages are the lifecycle stages the wait saw a native (blue/green,
+	// linear, canary) deployment pass (WaitResult.Stages); nil for ROLLING.
+	Stages []PassedStage
 	// Notes say what the timeline could not show.
 	Notes []string
 	// Calls counts the ECS calls made.
@@ -126,6 +129,9 @@ func Timeline(ctx context.Context, api TimelineAPI, res *DeployResult, opts Time
 	tl := &DeployTimeline{
 		Cluster: res.Cluster, Service: res.Service, DeploymentID: res.DeploymentID,
 		TaskDefinition: shortTaskDefinition(res.TaskDefinitionArn), Outcome: res.Outcome,
+	}
+	if res.Wait != nil {
+		tl.Stages = res.Wait.Stages
 	}
 	giveUp := clock.Now().Add(opts.RetryBudget)
 	call := func(f func() error) error {
@@ -330,6 +336,7 @@ func (tl *DeployTimeline) End() time.Time {
 
 // Mermaid draws the timeline as a Mermaid gantt chart (without the
 // ```mermaid fence): a Deployment section of milestones (UpdateService,
+// the lifecycle stages of a native deployment as the wait first saw them,
 // the first and last new task running, the first new task that failed,
 // the rollback, the old tasks drained, the end), a section per kind of
 // task with each task's starting, running and stopping bars (failures
@@ -371,6 +378,9 @@ func (tl *DeployTimeline) Mermaid() string {
 	var marks []mark
 	add := func(label string, crit bool, at time.Time) { marks = append(marks, mark{label, crit, at}) }
 	add("UpdateService - deployment "+shortID(tl.DeploymentID)+" started", false, tl.StartedAt)
+	for _, st := range tl.Stages {
+		add("Stage "+st.Stage, false, st.At)
+	}
 	var first, last, failed *TimelineTask
 	healthy, running := 0, 0
 	for i := range roles["new"] {

@@ -471,3 +471,44 @@ func TestTimelineManyTasks(t *testing.T) {
 		t.Errorf("%d calls, %d tasks", res.Timeline.Calls, len(res.Timeline.Tasks))
 	}
 }
+
+// TestTimelineStages: the lifecycle stages a native deployment passed are
+// milestones of the Deployment section, at the times the wait saw them,
+// and rows of the summary; the picture still parses.
+func TestTimelineStages(t *testing.T) {
+	_, res := healthyTimelineDeploy(t)
+	start := res.Timeline.StartedAt
+	res.Wait.Strategy = "BLUE_GREEN"
+	res.Wait.Stages = []pipeline.PassedStage{
+		{Stage: "SCALE_UP", At: start.Add(2 * time.Second)},
+		{Stage: "PRODUCTION_TRAFFIC_SHIFT", At: start.Add(20 * time.Second)},
+		{Stage: "BAKE_TIME", At: start.Add(25 * time.Second)},
+	}
+	res.Timeline.Stages = res.Wait.Stages
+	md := res.Markdown()
+	for _, w := range []string{"| Strategy | BLUE_GREEN |", "`SCALE_UP` " + start.Add(2*time.Second).UTC().Format(time.TimeOnly) + " → `PRODUCTION_TRAFFIC_SHIFT`", "→ `BAKE_TIME`"} {
+		if !strings.Contains(md, w) {
+			t.Errorf("summary lacks %q:\n%s", w, md)
+		}
+	}
+	block, lines := mermaidBlock(t, md)
+	ms := milestones(t, lines)
+	for _, st := range res.Wait.Stages {
+		at, _ := milestone(t, ms, "Stage "+st.Stage)
+		if !at.Equal(st.At.UTC().Truncate(time.Second)) {
+			t.Errorf("stage %s drawn at %s, seen at %s", st.Stage, at, st.At)
+		}
+	}
+	read := checkMermaid(t, map[string]string{"stages": block})
+	if len(read["stages"]) != len(lines) {
+		t.Errorf("Mermaid read %d tasks, the block has %d", len(read["stages"]), len(lines))
+	}
+	if strings.Contains(md, "Waited until") {
+		t.Errorf("a deployment followed to its end says where the wait stopped:\n%s", md)
+	}
+	// A wait until ecs:BAKE_TIME stops with the deployment in progress.
+	res.Wait.ServiceDeploymentStatus, res.Wait.Stage = "IN_PROGRESS", "BAKE_TIME"
+	if md := res.Markdown(); !strings.Contains(md, "| Waited until | lifecycle stage `BAKE_TIME`; the deployment goes on |") {
+		t.Errorf("summary of a wait until BAKE_TIME:\n%s", md)
+	}
+}

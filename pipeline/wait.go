@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,17 @@ type WaitOptions struct {
 	// side poll at the same instants and a BatchingECS coalesces their
 	// reads. DeployServices sets it.
 	PollTick time.Duration
+	// Until is where the wait ends (ecspresso's deploy --wait-until):
+	// "" or UntilDeployed, when the deployment ends; UntilStable, the same
+	// (ECS's end of a deployment is its stability; for a native strategy,
+	// the service deployment's end); UntilPaused, when a PAUSE lifecycle
+	// hook awaits action; "ecs:STAGE" (UntilStagePrefix), when the service
+	// deployment, still in progress, is at that lifecycle stage or a later
+	// one (ECS's order). The last two need a BLUE_GREEN, LINEAR or CANARY
+	// strategy and are refused before anything changes otherwise; a
+	// deployment that ends first succeeds when it succeeded, and a
+	// rollback is an error.
+	Until string
 }
 
 // WaitResult is how a followed deployment ended.
@@ -108,6 +120,19 @@ type WaitResult struct {
 	Polls int
 	// Elapsed is the time waited, by the options' clock.
 	Elapsed time.Duration
+	// Strategy is the deployment strategy followed (ROLLING, BLUE_GREEN,
+	// LINEAR, CANARY).
+	Strategy string
+	// Stages are the lifecycle stages of a native strategy's service
+	// deployment, in the order reads showed them (a short stage may pass
+	// unseen); nil for ROLLING.
+	Stages []PassedStage
+	// Stage is the lifecycle stage of the last read: where a wait until
+	// "ecs:STAGE" or "paused" stopped.
+	Stage string
+	// HookID is the PAUSE lifecycle hook awaiting action where a wait
+	// until "paused" stopped; continue it with ContinueServiceDeployment.
+	HookID string
 }
 
 // Wait follows a deployment of the config's service until it ends. It
@@ -116,6 +141,9 @@ type WaitResult struct {
 // is stable after a rollback is a failure. Failures and timeouts are a
 // *DeploymentError naming the reasons the deployment's tasks stopped for
 // and the revision the service runs now; the result is returned with it.
+// A BLUE_GREEN, LINEAR or CANARY deployment is followed by its service
+// deployment alone, through its lifecycle stages, to its end or to
+// opts.Until (lifecycle.go).
 func Wait(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions) (*WaitResult, error) {
 	svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
 	if err != nil {
@@ -130,21 +158,29 @@ func Wait(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions) (*Wai
 	if dep == nil {
 		return nil, fmt.Errorf("waiting: service %q has no deployment %q", cfg.Service, opts.DeploymentID)
 	}
+	if _, err := checkUntil(opts.Until, serviceStrategy(svc)); err != nil {
+		return nil, fmt.Errorf("waiting: %w", err)
+	}
 	// The service's current service deployment need not be dep's (dep may
 	// be an older one, or a rollback): find it.
-	return follow(ctx, api, cfg, opts, *dep, "")
+	return follow(ctx, api, cfg, opts, serviceStrategy(svc), *dep, "")
 }
 
-// follow waits for dep; sdArn is the service deployment whose target it
-// is, if known.
-func follow(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep types.Deployment, sdArn string) (*WaitResult, error) {
-	return followServiceDeployment(ctx, api, cfg, opts, dep, sdArn, false)
+// follow waits for dep, deployed with strategy; sdArn is the service
+// deployment whose target it is, if known.
+func follow(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, strategy types.DeploymentStrategy, dep types.Deployment, sdArn string) (*WaitResult, error) {
+	return followServiceDeployment(ctx, api, cfg, opts, strategy, dep, sdArn, false)
 }
 
 // followServiceDeployment waits for dep, the target of the service
 // deployment sdArn or, with rollback, the deployment rolling sdArn back
-// (whose success is sdArn's ROLLBACK_SUCCESSFUL).
-func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, dep types.Deployment, sdArn string, rollback bool) (*WaitResult, error) {
+// (whose success is sdArn's ROLLBACK_SUCCESSFUL). A native strategy's
+// deployment is followed by its service deployment alone (lifecycle.go).
+func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts WaitOptions, strategy types.DeploymentStrategy, dep types.Deployment, sdArn string, rollback bool) (*WaitResult, error) {
+	target, err := checkUntil(opts.Until, strategy)
+	if err != nil {
+		return nil, fmt.Errorf("waiting: %w", err)
+	}
 	w := &waiter{
 		api:        api,
 		clock:      opts.Clock,
@@ -170,7 +206,12 @@ func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	res, err := w.run(ctx, timeout)
+	var res *WaitResult
+	if nativeStrategy(strategy) {
+		res, err = w.runNative(ctx, timeout, target, strategy)
+	} else if res, err = w.run(ctx, timeout); res != nil {
+		res.Strategy = string(cmp.Or(strategy, types.DeploymentStrategyRolling))
+	}
 	if de := (*DeploymentError)(nil); errors.As(err, &de) {
 		// The trace reads within what is left of the deadline's grace, so
 		// that it never stretches the timeout.

@@ -11,7 +11,10 @@ import (
 // --dry-run, --tasks (default -1), --skip-task-definition, --revision,
 // --force-new-deployment, --wait/--no-wait, --update-service (default
 // true, negatable), --latest-task-definition), with the module's
-// --require-digest, --run-before, --run-before-container and --diff.
+// --require-digest, --run-before, --run-before-container and --diff, and
+// --wait-until as ecspresso v2.8's (deployed, stable, ecs:STAGE, and
+// continue's paused; codedeploy:* is refused with the CODE_DEPLOY
+// controller).
 // ecspresso's CodeDeploy and auto scaling flags are accepted and warned
 // about.
 type DeployCmd struct {
@@ -28,9 +31,9 @@ type DeployCmd struct {
 	RunBeforeContainer   string `help:"Container that runs --run-before; the first when empty." placeholder:"NAME"`
 	Diff                 bool   `help:"Print the service diff to stderr first."`
 	FailFast             bool   `help:"With several --config: once a service failed, start no other (they are SKIPPED)."`
+	WaitUntil            string `default:"deployed" help:"When to stop waiting: deployed (the deployment has ended), stable (the same here), paused (a PAUSE lifecycle hook awaits action), or ecs:STAGE (a blue/green, linear or canary deployment, still in progress, has reached lifecycle stage STAGE, such as ecs:BAKE_TIME, or a later one)." placeholder:"WHEN"`
 	Concurrency          int    `help:"With several --config: how many services deploy at once, in order; 0 is all."`
 
-	WaitUntil          string `hidden:"" unsupported:"warn" help:"ecspresso's; the deployment is always followed to its end."`
 	SuspendAutoScaling bool   `hidden:"" unsupported:"warn"`
 	ResumeAutoScaling  bool   `hidden:"" unsupported:"warn"`
 	AutoScalingMin     int32  `hidden:"" unsupported:"warn"`
@@ -137,6 +140,7 @@ func (d *DeployCmd) options(overrides map[string]string, wait pipeline.WaitOptio
 		RunBeforeContainer:   d.RunBeforeContainer,
 		Wait:                 wait,
 	}
+	opts.Wait.Until = d.WaitUntil
 	if d.Tasks >= 0 {
 		n := d.Tasks
 		opts.DesiredCount = &n

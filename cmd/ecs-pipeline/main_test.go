@@ -426,13 +426,27 @@ func TestEcspressoFlagsAccepted(t *testing.T) {
 	r := cli(t, s.env, "--debug", "--filter-command", "peco", "--image", "registry.example.com/web:v2",
 		"deploy", "--dry-run", "--suspend-auto-scaling", "--wait-until", "stable", "--rollback-events", "DEPLOYMENT_FAILURE")
 	wantCode(t, r, 0)
-	for _, f := range []string{"--filter-command", "--suspend-auto-scaling", "--wait-until", "--rollback-events"} {
+	for _, f := range []string{"--filter-command", "--suspend-auto-scaling", "--rollback-events"} {
 		if !strings.Contains(r.stderr, "warning: "+f+" is not supported") {
 			t.Errorf("no warning for %s:\n%s", f, r.stderr)
 		}
 	}
 	if !strings.Contains(r.stdout, "DRY_RUN") {
 		t.Errorf("dry run printed %q", r.stdout)
+	}
+	if strings.Contains(r.stderr, "--wait-until is not supported") {
+		t.Errorf("--wait-until is supported:\n%s", r.stderr)
+	}
+	// --wait-until is checked before anything changes: a bad value, and a
+	// lifecycle stage on the simulator's ROLLING service.
+	for _, c := range []struct{ until, want string }{
+		{"ecs:NOPE", "BAKE_TIME, CLEAN_UP"}, {"codedeploy:AfterAllowTraffic", "CODE_DEPLOY"}, {"ecs:BAKE_TIME", "ROLLING strategy"}, {"paused", "ROLLING strategy"},
+	} {
+		r = cli(t, s.env, "--image", "registry.example.com/web:v2", "deploy", "--dry-run", "--wait-until", c.until)
+		wantCode(t, r, 1)
+		if !strings.Contains(r.stderr, "--wait-until") || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("--wait-until %s: %s", c.until, r.stderr)
+		}
 	}
 
 	// Ignoring some would be unsafe: they fail, through the error file.
