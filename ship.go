@@ -149,8 +149,8 @@ type shipArgs struct {
 
 // ship checks, builds, tests, publishes and deploys.
 func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error) {
-	// Check the definitions and the service before anything is built or
-	// pushed: a dry run with a stand-in for the image to come.
+	// Check the definitions and the service before anything is pushed: a
+	// dry run with a stand-in for the image to come.
 	repo, err := ref.ParseRepository(a.repository)
 	if err != nil {
 		return nil, err
@@ -162,19 +162,30 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, waitUntil: a.waitUntil, requireDigest: true,
 		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true, failFast: a.failFast,
 	}
+	// The dry run goes on while the image is tested and built (neither
+	// touches AWS); nothing is pushed until it has passed, and when it
+	// fails the build is cancelled and its error is the call's.
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
-	if !a.checked {
-		if _, err := service(placeholder).deploy(ctx, flags); err != nil {
-			return nil, err
-		}
+	buildCtx, cancelBuild := context.WithCancel(ctx)
+	defer cancelBuild()
+	checked := make(chan error, 1)
+	if a.checked {
+		checked <- nil
+	} else {
+		go func() {
+			_, err := service(placeholder).deploy(ctx, flags)
+			if err != nil {
+				cancelBuild()
+			}
+			checked <- err
+		}()
 	}
-
-	if _, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage); err != nil {
+	tarball, tags, buildErr := m.testAndBuild(buildCtx, a)
+	if err := <-checked; err != nil {
 		return nil, err
 	}
-	tarball, tags, err := m.imageTarball(ctx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
-	if err != nil {
-		return nil, err
+	if buildErr != nil {
+		return nil, buildErr
 	}
 	// One run pushes, shows the diff, then deploys the pushed image,
 	// reading the config once more.
@@ -229,6 +240,14 @@ func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, 
 		return nil, fmt.Errorf("reading the deploy's result: %w", rerr)
 	}
 	return &d.Deployment, nil
+}
+
+// testAndBuild runs ship's tests, then builds the image to push.
+func (m *EcsPipeline) testAndBuild(ctx context.Context, a shipArgs) (*dagger.File, []string, error) {
+	if _, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage); err != nil {
+		return nil, nil, err
+	}
+	return m.imageTarball(ctx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
 }
 
 // serviceFor is the service to ship image to: read by the definitions as
