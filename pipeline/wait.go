@@ -292,7 +292,7 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 					// tells how. A rollback's status alone is the outcome;
 					// otherwise the service must show it.
 					w.sdEnded = true
-					s, rerr := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+					s, rerr := retryingUntil(ctx, w.clock, w.until, transientIn(ctx), func() (*types.Service, error) {
 						return describeService(ctx, w.api, w.cluster, w.service)
 					})
 					if rerr == nil {
@@ -645,7 +645,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+	out, err := retryingUntil(ctx, w.clock, w.until, transientIn(ctx), func() (*ecs.DescribeServiceDeploymentsOutput, error) {
 		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
 	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
