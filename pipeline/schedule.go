@@ -26,18 +26,20 @@ import (
 //
 // Without history (a service's first deployment, or no service deployment
 // API) Wait watches for the one step every rolling deployment takes before
-// it can end, whatever its timeline: ECS stops an old task only once a new
-// one passed its health checks (minimumHealthyPercent), so the other
-// deployments running fewer tasks than they did means the new tasks are
-// healthy and what remains is the rest of them, and the old ones'
-// draining. From then on (or once only draining remains, with no old
-// tasks to count) the end is due, and Wait polls every pollDue, which sees
-// half the ends within a second; if it stays due long (a long
-// deregistration delay), every pollDueShare-th of how long, up to
-// pollSlow. Before that, nothing that changes brings the end closer than
-// that step, so Wait slows down by half each poll to pollSlow. An end at
-// the very moment of the first replacement (the last old task stopped at
-// once) is seen within that interval.
+// it can end, whatever its timeline: below the healthy floor
+// (minimumHealthyPercent of the desired count) ECS stops an old task only
+// once a new one passed its health checks, so the old deployments running
+// fewer tasks than they did and than the floor means new tasks are
+// healthy; what remains is the rest of them, and the old ones' draining.
+// From then on (or once only draining remains, with no old tasks to
+// count) the end is due: Wait polls the service deployment pollFast after
+// it saw that (the drain began up to an interval before), then every
+// pollDue, which sees half the ends within a second, and if it stays due
+// long (a long deregistration delay) every pollDueShare-th of how long,
+// up to pollSlow. Before that step, nothing that changes brings the end
+// closer, so Wait slows down by half each poll to pollSlow. An end at the
+// very moment of the first replacement (the last old task stopped with no
+// drain) is seen within that interval.
 //
 // A poll is a DescribeServices call, except while the end is due (in the
 // window, or replacing without history), when it is a
@@ -251,7 +253,10 @@ func (w *waiter) plan(now time.Time, prev time.Duration) (next time.Duration, sd
 		// The end is due: poll every pollDue, and past pollDueFor every
 		// that share of how long it has been due, up to pollSlow.
 		if w.dueSince.IsZero() {
+			// It became due since the last poll, up to pollSlow ago:
+			// a short drain may be nearly over.
 			w.dueSince = now
+			return pollFast, canSD, false
 		}
 		return min(max(now.Sub(w.dueSince)/pollDueShare, pollDue), pollSlow), canSD, false
 	}
@@ -286,7 +291,11 @@ func (w *waiter) serviceSeen(s *types.Service) {
 			others += d.RunningCount
 		}
 	}
-	w.phaseSeen(w.serviceDraining(s), others)
+	var minHealthy *int32
+	if c := s.DeploymentConfiguration; c != nil {
+		minHealthy = c.MinimumHealthyPercent
+	}
+	w.phaseSeen(w.serviceDraining(s), others, healthyFloor(s.DesiredCount, minHealthy))
 }
 
 // sdSeen is serviceSeen by a read of the service deployment.
@@ -295,15 +304,36 @@ func (w *waiter) sdSeen(sd *types.ServiceDeployment) {
 	for _, r := range sd.SourceServiceRevisions {
 		others += r.RunningTaskCount
 	}
-	w.phaseSeen(sdDraining(sd), others)
+	var desired int32
+	if t := sd.TargetServiceRevision; t != nil {
+		desired = t.RequestedTaskCount
+	}
+	var minHealthy *int32
+	if c := sd.DeploymentConfiguration; c != nil {
+		minHealthy = c.MinimumHealthyPercent
+	}
+	w.phaseSeen(sdDraining(sd), others, healthyFloor(desired, minHealthy))
+}
+
+// healthyFloor is how many healthy tasks ECS keeps running during a
+// rolling deployment of desired tasks: minimumHealthyPercent of them
+// (100 when unset), rounded up.
+func healthyFloor(desired int32, minHealthyPercent *int32) int32 {
+	pct := int32(100)
+	if minHealthyPercent != nil {
+		pct = *minHealthyPercent
+	}
+	return (desired*pct + 99) / 100
 }
 
 // phaseSeen records whether only draining is left and how many tasks the
-// other deployments run. Once they run fewer than they did, ECS has
-// begun replacing them, which it does only with tasks of the followed
-// deployment that passed their health checks; the end is then due.
-func (w *waiter) phaseSeen(draining bool, others int32) {
-	if others < w.othersRunning {
+// other deployments run, and the healthy floor. ECS may stop old tasks
+// down to the floor at once; below it, only for tasks of the followed
+// deployment that passed their health checks. Once the old tasks run
+// fewer than they did and than the floor, ECS is replacing them with
+// healthy new tasks, and the end is due.
+func (w *waiter) phaseSeen(draining bool, others, floor int32) {
+	if others < w.othersRunning && others < floor {
 		w.replacing = true
 	}
 	w.othersRunning = max(w.othersRunning, others)

@@ -23,13 +23,13 @@ import (
 //     whose SUCCESSFUL ends the wait. Past the history's window, or
 //     without history, the interval grows by half each poll up to
 //     pollSlow (4 s) until ECS begins replacing the old tasks (they run
-//     fewer) or only draining remains; from then it is pollDue (1.7 s) on
-//     the service deployment, and past 25 s a fifteenth of how long that
-//     has lasted (up to 4 s). Failed tasks make it
-//     poll every pollFailure (0.9 s) from just before the next failure
-//     (which may trip the circuit breaker) is due. Intervals off the
-//     window's grid get ±10% jitter so parallel deploys do not poll in
-//     step.
+//     fewer, below the healthy floor) or only draining remains; from then
+//     it is pollFast once, then pollDue (1.7 s) on the service deployment,
+//     and past 25 s a fifteenth of how long that has lasted (up to 4 s).
+//     Failed tasks make it poll every pollFailure (0.9 s) from just before
+//     the next failure (which may trip the circuit breaker) is due.
+//     Intervals off the window's grid get ±10% jitter so parallel deploys
+//     do not poll in step.
 //   - A token bucket caps the average: pollRate polls per second (one per
 //     3 s), starting with pollInitial tokens and saving up to pollBurst.
 //     Sparse phases save tokens that the dense polls near the end spend,
