@@ -250,8 +250,8 @@ func (w *waiter) plan(now time.Time, prev time.Duration) (next time.Duration, sd
 		return pollFast, false, false
 	}
 	if w.draining || w.replacing {
-		// The end is due: poll every pollDue, and past pollDueFor every
-		// that share of how long it has been due, up to pollSlow.
+		// The end is due: poll every pollDue, and once it has been due
+		// long, every pollDueShare-th of how long, up to pollSlow.
 		if w.dueSince.IsZero() {
 			// It became due since the last poll, up to pollSlow ago:
 			// a short drain may be nearly over.
