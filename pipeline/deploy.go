@@ -137,8 +137,7 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	readable := func(err error) bool { return transient(ctx, err) }
-	svc, err := retrying(ctx, clock, readable, func() (*types.Service, error) {
+	svc, err := retrying(ctx, clock, transientIn(ctx), func() (*types.Service, error) {
 		return describeService(ctx, api, cfg.Cluster, cfg.Service, types.ServiceFieldTags)
 	})
 	if errors.Is(err, ErrServiceNotFound) && !errors.Is(err, ErrClusterNotFound) {
@@ -375,7 +374,7 @@ func updateApplied(ctx context.Context, api ServiceDescriber, clock Clock, cfg *
 	var svc *types.Service
 	for {
 		var derr error
-		svc, derr = retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+		svc, derr = retrying(ctx, clock, transientIn(ctx), func() (*types.Service, error) {
 			return describeService(ctx, api, cfg.Cluster, cfg.Service)
 		})
 		if derr != nil {

@@ -65,13 +65,12 @@ func Logs(ctx context.Context, api LogsAPI, logs LogFilterer, cfg *Config, opts 
 	for _, d := range svc.Deployments {
 		arns = append(arns, aws.ToString(d.TaskDefinition))
 	}
-	retry := func(err error) bool { return transient(ctx, err) }
 	var sources []logSource
 	for _, arn := range slices.Compact(slices.Sorted(slices.Values(arns))) {
 		if arn == "" {
 			continue
 		}
-		td, err := retrying(ctx, clock, retry, func() (*ecs.DescribeTaskDefinitionOutput, error) {
+		td, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.DescribeTaskDefinitionOutput, error) {
 			return api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		})
 		if err != nil {
@@ -140,7 +139,7 @@ func filterLogs(ctx context.Context, logs LogFilterer, clock Clock, src logSourc
 	}
 	var events []logtypes.FilteredLogEvent
 	for {
-		out, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*cloudwatchlogs.FilterLogEventsOutput, error) {
+		out, err := retrying(ctx, clock, transientIn(ctx), func() (*cloudwatchlogs.FilterLogEventsOutput, error) {
 			return logs.FilterLogEvents(ctx, in, src.inRegion)
 		})
 		if err != nil {

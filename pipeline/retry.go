@@ -40,6 +40,12 @@ func transient(ctx context.Context, err error) bool {
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
+// transientIn is transient as the retry predicate of retrying and
+// retryingUntil for calls made under ctx.
+func transientIn(ctx context.Context) func(error) bool {
+	return func(err error) bool { return transient(ctx, err) }
+}
+
 // isThrottle reports whether err is a throttling error ("Rate exceeded").
 func isThrottle(err error) bool {
 	var ae smithy.APIError
@@ -128,13 +134,13 @@ func patientTasks(api TaskReader, clock Clock, d time.Duration) patientTaskReade
 }
 
 func (p patientTaskReader) ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, transientIn(ctx), func() (*ecs.ListTasksOutput, error) {
 		return p.api.ListTasks(ctx, in, optFns...)
 	})
 }
 
 func (p patientTaskReader) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return retryingUntil(ctx, p.clock, p.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeTasksOutput, error) {
+	return retryingUntil(ctx, p.clock, p.until, transientIn(ctx), func() (*ecs.DescribeTasksOutput, error) {
 		return p.api.DescribeTasks(ctx, in, optFns...)
 	})
 }
@@ -147,7 +153,7 @@ type patientRegistrar struct {
 }
 
 func (p patientRegistrar) ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
-	return retrying(ctx, p.clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.ListTaskDefinitionsOutput, error) {
+	return retrying(ctx, p.clock, transientIn(ctx), func() (*ecs.ListTaskDefinitionsOutput, error) {
 		return p.TaskDefinitionRegistrar.ListTaskDefinitions(ctx, in, optFns...)
 	})
 }

@@ -92,7 +92,7 @@ func Rollback(ctx context.Context, api RollbackAPI, cfg *Config, opts RollbackOp
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	readable := func(err error) bool { return transient(ctx, err) }
+	readable := transientIn(ctx)
 	svc, err := retrying(ctx, clock, readable, func() (*types.Service, error) {
 		return describeService(ctx, api, cfg.Cluster, cfg.Service)
 	})
@@ -271,7 +271,7 @@ func stopServiceDeployment(ctx context.Context, api RollbackAPI, clock Clock, sd
 func stopApplied(ctx context.Context, api ServiceDeploymentReader, clock Clock, sdArn string) (bool, error) {
 	giveUp := clock.Now().Add(updateSettle)
 	for {
-		out, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+		out, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.DescribeServiceDeploymentsOutput, error) {
 			return api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{sdArn}})
 		})
 		if err != nil {
@@ -297,7 +297,7 @@ func stopApplied(ctx context.Context, api ServiceDeploymentReader, clock Clock, 
 // so transient errors are retried; a revision already INACTIVE (an earlier
 // attempt applied, its answer lost) counts as done.
 func deregisterTaskDefinition(ctx context.Context, api RollbackAPI, clock Clock, arn string) error {
-	_, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DeregisterTaskDefinitionOutput, error) {
+	_, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.DeregisterTaskDefinitionOutput, error) {
 		out, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}, retryOnlyThrottling)
 		if err != nil && !transient(ctx, err) {
 			if d, derr := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)}); derr == nil && d.TaskDefinition.Status == types.TaskDefinitionStatusInactive {

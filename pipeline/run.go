@@ -137,7 +137,7 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 		// in ecspresso: one call fewer.
 		include = append(include, types.ServiceFieldTags)
 	}
-	svc, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+	svc, err := retrying(ctx, clock, transientIn(ctx), func() (*types.Service, error) {
 		return describeService(ctx, api, cfg.Cluster, cfg.Service, include...)
 	})
 	if err != nil {
@@ -168,7 +168,7 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 // throttling so that it never registers twice.
 func registerIfChanged(ctx context.Context, api RunAPI, clock Clock, cfg *Config, td *ecs.RegisterTaskDefinitionInput) (string, bool, error) {
 	family := aws.ToString(td.Family)
-	latest, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (map[string]any, error) {
+	latest, err := retrying(ctx, clock, transientIn(ctx), func() (map[string]any, error) {
 		return DescribeTaskDefinition(ctx, api, family)
 	})
 	var missing *types.ClientException
@@ -255,7 +255,7 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 	}
 	var stopped []types.Task
 	for {
-		ts, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() ([]types.Task, error) {
+		ts, err := retrying(ctx, clock, transientIn(ctx), func() ([]types.Task, error) {
 			return describeTasks(ctx, api, cfg.Cluster, arns)
 		})
 		if err != nil {
@@ -400,7 +400,7 @@ func stopTasks(ctx context.Context, api TaskStopper, clock Clock, cluster string
 	var ids []string
 	for _, arn := range arns {
 		id := arn[strings.LastIndexByte(arn, '/')+1:]
-		_, err := retrying(ctx, clock, func(err error) bool { return transient(ctx, err) }, func() (*ecs.StopTaskOutput, error) {
+		_, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.StopTaskOutput, error) {
 			return api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String("ecs-pipeline gave up on it: " + why)})
 		})
 		if err != nil {

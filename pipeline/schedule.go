@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,14 +22,27 @@ import (
 // the end between the shortest less a pad and the longest plus it
 // (endWindow). Before that window it polls every pollSlow, to stream the
 // events and notice failures; in it, every pollDense; past it (the history
-// was wrong) it follows what changes as without history.
+// was wrong) it goes on as without history.
 //
 // Without history (a service's first deployment, or no service deployment
-// API) it polls pollFast after any visible change or while only draining
-// remains, and otherwise slows down by half each poll to pollSlow.
+// API) Wait watches for the one step every rolling deployment takes before
+// it can end, whatever its timeline: below the healthy floor
+// (minimumHealthyPercent of the desired count) ECS stops an old task only
+// once a new one passed its health checks, so the old deployments running
+// fewer tasks than they did and than the floor means new tasks are
+// healthy; what remains is the rest of them, and the old ones' draining.
+// From then on (or once only draining remains, with no old tasks to
+// count) the end is due: Wait polls the service deployment pollFast after
+// it saw that (the drain began up to an interval before), then every
+// pollDue, which sees half the ends within a second, and if it stays due
+// long (a long deregistration delay) every pollDueShare-th of how long,
+// up to pollSlow. Before that step, nothing that changes brings the end
+// closer, so Wait slows down by half each poll to pollSlow. An end at the
+// very moment of the first replacement (the last old task stopped with no
+// drain) is seen within that interval.
 //
 // A poll is a DescribeServices call, except while the end is due (in the
-// window, or draining without history), when it is a
+// window, or replacing without history), when it is a
 // DescribeServiceDeployments call on the followed service deployment: it
 // is the authoritative outcome, so its SUCCESSFUL ends the wait at once
 // with no confirming read, and a stale DescribeServices (reads are
@@ -53,6 +64,13 @@ const (
 	pollDense      = 1400 * time.Millisecond
 	pollDenseMax   = 2 * time.Second
 	pollSparseMax  = 8 * time.Second
+	// pollDue is the interval while the end is due without history
+	// (draining, or replacing the old tasks): with its jitter, under 2 s,
+	// so that half the ends are seen within a second. Once the end has
+	// been due for pollDueShare times pollDue, the interval is that share
+	// of how long, up to pollSlow: a long drain is likely to go on.
+	pollDue      = 1700 * time.Millisecond
+	pollDueShare = 15
 	// pollFailure is the interval while a failure that may trip the
 	// circuit breaker is due: with its jitter, under a second.
 	pollFailure = 900 * time.Millisecond
@@ -200,9 +218,8 @@ func (w *waiter) nextFailure() (from, until time.Time) {
 // plan decides, after a poll at now, how long to wait for the next one,
 // whether it reads the service deployment rather than the service, and
 // whether the wait is exact (on the window's grid) rather than jittered.
-// changed says whether the poll showed anything new; prev is the last
-// interval.
-func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (next time.Duration, sdPoll, exact bool) {
+// prev is the last interval.
+func (w *waiter) plan(now time.Time, prev time.Duration) (next time.Duration, sdPoll, exact bool) {
 	canSD := w.sdArn != "" && !w.sdPollOff && !w.sdEnded
 	if w.failedTasks > 0 {
 		from, until := w.nextFailure()
@@ -228,16 +245,20 @@ func (w *waiter) plan(now time.Time, changed bool, prev time.Duration) (next tim
 		}
 		return next - age, canSD, true
 	}
-	if w.draining {
-		// The longer draining has lasted, the longer it may last: poll
-		// every tenth of it, from pollFast to pollSlow.
-		if w.drainingSince.IsZero() {
-			w.drainingSince = now
-		}
-		return min(max(now.Sub(w.drainingSince)/10, pollFast), pollSlow), canSD, false
-	}
-	if changed {
+	if w.sdEnded {
+		// It ended unsuccessfully: the service tells how once it shows it.
 		return pollFast, false, false
+	}
+	if w.draining || w.replacing {
+		// The end is due: poll every pollDue, and once it has been due
+		// long, every pollDueShare-th of how long, up to pollSlow.
+		if w.dueSince.IsZero() {
+			// It became due since the last poll, up to pollSlow ago:
+			// a short drain may be nearly over.
+			w.dueSince = now
+			return pollFast, canSD, false
+		}
+		return min(max(now.Sub(w.dueSince)/pollDueShare, pollDue), pollSlow), canSD, false
 	}
 	return min(time.Duration(float64(prev)*pollGrowth), pollSlow), false, false
 }
@@ -261,11 +282,65 @@ func (w *waiter) serviceDraining(s *types.Service) bool {
 	return true
 }
 
-func (w *waiter) setDraining(d bool) {
-	if !d {
-		w.drainingSince = time.Time{}
+// serviceSeen records what a DescribeServices read showed of the
+// deployments' tasks.
+func (w *waiter) serviceSeen(s *types.Service) {
+	var others int32
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Id) != w.id() {
+			others += d.RunningCount
+		}
 	}
-	w.draining = d
+	var minHealthy *int32
+	if c := s.DeploymentConfiguration; c != nil {
+		minHealthy = c.MinimumHealthyPercent
+	}
+	w.phaseSeen(w.serviceDraining(s), others, healthyFloor(s.DesiredCount, minHealthy))
+}
+
+// sdSeen is serviceSeen by a read of the service deployment.
+func (w *waiter) sdSeen(sd *types.ServiceDeployment) {
+	var others int32
+	for _, r := range sd.SourceServiceRevisions {
+		others += r.RunningTaskCount
+	}
+	var desired int32
+	if t := sd.TargetServiceRevision; t != nil {
+		desired = t.RequestedTaskCount
+	}
+	var minHealthy *int32
+	if c := sd.DeploymentConfiguration; c != nil {
+		minHealthy = c.MinimumHealthyPercent
+	}
+	w.phaseSeen(sdDraining(sd), others, healthyFloor(desired, minHealthy))
+}
+
+// healthyFloor is how many healthy tasks ECS keeps running during a
+// rolling deployment of desired tasks: minimumHealthyPercent of them
+// (100 when unset), rounded up.
+func healthyFloor(desired int32, minHealthyPercent *int32) int32 {
+	pct := int32(100)
+	if minHealthyPercent != nil {
+		pct = *minHealthyPercent
+	}
+	return (desired*pct + 99) / 100
+}
+
+// phaseSeen records whether only draining is left and how many tasks the
+// other deployments run, and the healthy floor. ECS may stop old tasks
+// down to the floor at once; below it, only for tasks of the followed
+// deployment that passed their health checks. Once the old tasks run
+// fewer than they did and than the floor, ECS is replacing them with
+// healthy new tasks, and the end is due.
+func (w *waiter) phaseSeen(draining bool, others, floor int32) {
+	if others < w.othersRunning && others < floor {
+		w.replacing = true
+	}
+	w.othersRunning = max(w.othersRunning, others)
+	if !draining && !w.replacing {
+		w.dueSince = time.Time{}
+	}
+	w.draining = draining
 }
 
 // sdDraining is serviceDraining by the service deployment's revisions.
@@ -280,27 +355,6 @@ func sdDraining(sd *types.ServiceDeployment) bool {
 		}
 	}
 	return true
-}
-
-// sdFingerprint summarises what a service deployment read shows.
-func sdFingerprint(sd *types.ServiceDeployment) string {
-	var b strings.Builder
-	b.WriteString(string(sd.Status))
-	for _, r := range append([]types.ServiceRevisionSummary{ptrValue(sd.TargetServiceRevision)}, sd.SourceServiceRevisions...) {
-		fmt.Fprintf(&b, "|%d/%d/%d", r.RequestedTaskCount, r.RunningTaskCount, r.PendingTaskCount)
-	}
-	if cb := sd.DeploymentCircuitBreaker; cb != nil {
-		fmt.Fprintf(&b, "|%d", cb.FailureCount)
-	}
-	return b.String()
-}
-
-func ptrValue[T any](p *T) T {
-	var v T
-	if p != nil {
-		v = *p
-	}
-	return v
 }
 
 // sdOutcomeStatuses are the statuses of the followed service deployment

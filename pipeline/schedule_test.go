@@ -108,3 +108,22 @@ func TestWaitEndsBeforeItsHistory(t *testing.T) {
 		t.Errorf("completion noticed %v late", late)
 	}
 }
+
+// TestWaitFirstDeployFollowsTheDrain: a service's first deployment (no
+// history) whose new tasks are healthy within 10 s, then the old ones
+// drain for 20 s. Once ECS stops the old tasks Wait polls the service
+// deployment about every 1.7 s: it notices the end within 2 s, with fewer
+// reads than one a second.
+func TestWaitFirstDeployFollowsTheDrain(t *testing.T) {
+	e := historyEnv(t, 20*time.Second, nil, ecssim.Behavior{StartDelay: 5 * time.Second, HealthyAfter: 5 * time.Second})
+	late, _, reads := deployAndMeasure(t, e, 1)
+	t.Logf("noticed %v late; %d reads", late, reads)
+	if late > 2*time.Second || late < 0 {
+		t.Errorf("completion noticed %v late", late)
+	}
+	// Deploy's read, ListServiceDeployments, about 6 polls until the old
+	// tasks stop, 12 while they drain, 5 for the timeline.
+	if reads > 25 {
+		t.Errorf("%d reads", reads)
+	}
+}

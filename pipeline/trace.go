@@ -130,7 +130,6 @@ func newestStopped(ctx context.Context, api TaskReader, cluster string, arns []s
 // failure and must show whatever it can.
 func TraceTask(ctx context.Context, api TraceAPI, logs LogStreamReader, cluster string, task types.Task, opts TraceOptions) (*TaskTrace, error) {
 	clock := cmp.Or[Clock](opts.Clock, SystemClock{})
-	retry := func(err error) bool { return transient(ctx, err) }
 	tr := &TaskTrace{Cluster: cluster, Task: taskInfo(task)}
 	tr.Service, _ = strings.CutPrefix(aws.ToString(task.Group), "service:")
 	if tr.Service == aws.ToString(task.Group) {
@@ -156,7 +155,7 @@ func TraceTask(ctx context.Context, api TraceAPI, logs LogStreamReader, cluster 
 	}
 
 	if tr.Service != "" {
-		out, err := retrying(ctx, clock, retry, func() (*ecs.DescribeServicesOutput, error) {
+		out, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.DescribeServicesOutput, error) {
 			return api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{tr.Service}})
 		})
 		if err != nil {
@@ -194,7 +193,7 @@ func TraceTask(ctx context.Context, api TraceAPI, logs LogStreamReader, cluster 
 
 // readLogs adds the last n log lines of each awslogs container of task.
 func (tr *TaskTrace) readLogs(ctx context.Context, api TaskDefinitionDescriber, logs LogStreamReader, clock Clock, task types.Task, n int) {
-	retry := func(err error) bool { return transient(ctx, err) }
+	retry := transientIn(ctx)
 	td, err := retrying(ctx, clock, retry, func() (*ecs.DescribeTaskDefinitionOutput, error) {
 		return api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
 	})

@@ -22,14 +22,15 @@ import (
 //     polls every pollSlow or so until the end is due by their durations,
 //     then densely (about every 1.4 s) on the service deployment itself,
 //     whose SUCCESSFUL ends the wait. Past the history's window, or
-//     without history, the interval is pollFast (1 s) after any visible
-//     change (a count, a state, a new event), a tenth of how long draining
-//     has lasted (1 to 4 s) while only draining remains, and otherwise
-//     grows by half each poll up to pollSlow (4 s). Failed tasks make it
-//     poll every pollFailure (0.9 s) from just before the next failure
-//     (which may trip the circuit breaker) is due. Intervals off the
-//     window's grid get ±10% jitter so parallel deploys do not poll in
-//     step.
+//     without history, the interval grows by half each poll up to
+//     pollSlow (4 s) until ECS begins replacing the old tasks (they run
+//     fewer, below the healthy floor) or only draining remains; from then
+//     it is pollFast once, then pollDue (1.7 s) on the service deployment,
+//     and past 25 s a fifteenth of how long that has lasted (up to 4 s).
+//     Failed tasks make it poll every pollFailure (0.9 s) from just before
+//     the next failure (which may trip the circuit breaker) is due.
+//     Intervals off the window's grid get ±10% jitter so parallel deploys
+//     do not poll in step.
 //   - A token bucket caps the average: pollRate polls per second (one per
 //     3 s), starting with pollInitial tokens and saving up to pollBurst.
 //     Sparse phases save tokens that the dense polls near the end spend,
@@ -240,7 +241,9 @@ type waiter struct {
 	depStart      time.Time     // when the deployment started
 	window        *endWindow    // when its end is due, from the history; nil if unknown
 	draining      bool          // the last read showed only draining left
-	drainingSince time.Time     // since when, as seen without history
+	othersRunning int32         // the most tasks the other deployments ran, as read
+	replacing     bool          // they ran fewer since: ECS is replacing them
+	dueSince      time.Time     // since when draining or replacing, as seen without history
 	failedTasks   int32         // the most failed tasks a read showed
 	running       int32         // its running tasks, as last read
 	runningAfter  time.Time     // a task last became RUNNING after this
@@ -279,12 +282,11 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 	sleep := jitter(pollFast, 0.1)
 	if w.window != nil {
 		var exact bool
-		interval, sdPoll, exact = w.plan(w.start, false, pollSlow)
+		interval, sdPoll, exact = w.plan(w.start, pollSlow)
 		if sleep = interval; !exact {
 			sleep = jitter(interval, 0.1)
 		}
 	}
-	var lastSvc, lastSD string
 	var svc *types.Service
 	var prevPoll time.Time
 	failures := 0
@@ -309,7 +311,6 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 		bucket.take(now)
 		w.polls++
 		var err error
-		changed := false
 		if sdPoll && w.sdArn != "" && !w.sdPollOff && !w.sdEnded {
 			var sd *types.ServiceDeployment
 			sd, err = w.readServiceDeployment(ctx)
@@ -325,15 +326,13 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 					if cb, t := sd.DeploymentCircuitBreaker, sd.TargetServiceRevision; cb != nil && t != nil {
 						w.tasksSeen(t.RunningTaskCount, cb.FailureCount, now, prevPoll)
 					}
-					w.setDraining(sdDraining(sd))
-					fp := sdFingerprint(sd)
-					changed, lastSD = fp != lastSD, fp
+					w.sdSeen(sd)
 				default:
 					// It failed, stopped or is rolling back: the service
 					// tells how. A rollback's status alone is the outcome;
 					// otherwise the service must show it.
 					w.sdEnded = true
-					s, rerr := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+					s, rerr := retryingUntil(ctx, w.clock, w.until, transientIn(ctx), func() (*types.Service, error) {
 						return describeService(ctx, w.api, w.cluster, w.service)
 					})
 					if rerr == nil {
@@ -347,7 +346,6 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 							return res, err
 						}
 					}
-					changed = true
 				}
 			}
 		} else {
@@ -362,9 +360,7 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 				if d := findDeployment(s, w.id()); d != nil {
 					w.tasksSeen(d.RunningCount, d.FailedTasks, now, prevPoll)
 				}
-				w.setDraining(w.serviceDraining(s))
-				fp := fingerprint(s)
-				changed, lastSvc = fp != lastSvc, fp
+				w.serviceSeen(s)
 			}
 		}
 		prevPoll = now
@@ -383,7 +379,7 @@ func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult
 		default:
 			failures = 0
 			var exact bool
-			interval, sdPoll, exact = w.plan(w.clock.Now(), changed, interval)
+			interval, sdPoll, exact = w.plan(w.clock.Now(), interval)
 			if sleep = interval; !exact {
 				sleep = jitter(interval, 0.1)
 			}
@@ -570,19 +566,6 @@ func (w *waiter) result(s *types.Service, o Outcome) *WaitResult {
 	}
 }
 
-// fingerprint summarises what a poll shows, to tell whether it changed.
-func fingerprint(s *types.Service) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%d/%d", s.DesiredCount, s.RunningCount, s.PendingCount)
-	for _, d := range s.Deployments {
-		fmt.Fprintf(&b, "|%s %s %s %d/%d/%d/%d", aws.ToString(d.Id), aws.ToString(d.Status), d.RolloutState, d.DesiredCount, d.RunningCount, d.PendingCount, d.FailedTasks)
-	}
-	if len(s.Events) > 0 {
-		b.WriteString("|" + aws.ToString(s.Events[0].Id))
-	}
-	return b.String()
-}
-
 // stream writes the events not written yet that are not older than the
 // deployment, oldest first. ECS lists at most 100 events, newest first.
 func (w *waiter) stream(events []types.ServiceEvent) {
@@ -686,7 +669,7 @@ func (w *waiter) describeServiceDeployment(ctx context.Context) *types.ServiceDe
 	if w.sdArn == "" {
 		return nil
 	}
-	out, err := retryingUntil(ctx, w.clock, w.until, func(err error) bool { return transient(ctx, err) }, func() (*ecs.DescribeServiceDeploymentsOutput, error) {
+	out, err := retryingUntil(ctx, w.clock, w.until, transientIn(ctx), func() (*ecs.DescribeServiceDeploymentsOutput, error) {
 		return w.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{w.sdArn}})
 	})
 	if err != nil || len(out.ServiceDeployments) == 0 {
