@@ -489,7 +489,7 @@ func (n *nativeFollower) failed(ctx context.Context, sd *types.ServiceDeployment
 	}
 	e.Reason = strings.Join(n.reasons(sd), "; ")
 	running := ""
-	if s, err := retryingUntil(ctx, n.clock, n.until, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+	if s, err := retryingUntil(ctx, n.clock, n.until, transientIn(ctx), func() (*types.Service, error) {
 		return describeService(ctx, n.api, n.cluster, n.service)
 	}); err == nil {
 		n.stream(s.Events)
@@ -569,7 +569,7 @@ func (n *nativeFollower) timedOut(ctx context.Context, timeout time.Duration) (*
 		e.Reason += "; waiting until " + n.target.until
 	}
 	res := n.result(OutcomeTimedOut, "")
-	if s, err := retryingUntil(ctx, n.clock, n.until, func(err error) bool { return transient(ctx, err) }, func() (*types.Service, error) {
+	if s, err := retryingUntil(ctx, n.clock, n.until, transientIn(ctx), func() (*types.Service, error) {
 		return describeService(ctx, n.api, n.cluster, n.service)
 	}); err == nil {
 		res.RunningTaskDefinition = aws.ToString(s.TaskDefinition)
