@@ -198,12 +198,8 @@ func (w *waiter) runNative(parent context.Context, timeout time.Duration, target
 
 func (n *nativeFollower) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
 	w := n.waiter
-	w.start = w.clock.Now()
-	deadline := w.start.Add(timeout)
-	w.until = deadline.Add(postDeadlineGrace)
-	ctx, cancel := context.WithTimeout(parent, timeout+postDeadlineGrace)
+	ctx, cancel, deadline, cut := w.begin(parent, timeout)
 	defer cancel()
-	cut := func() bool { return ctx.Err() != nil && parent.Err() == nil }
 	bucket := tokenBucket{tokens: pollInitial, last: w.start}
 	if w.sdArn == "" {
 		w.sdArn, w.sdRollback, _ = w.findServiceDeployment(ctx)
@@ -548,14 +544,8 @@ func (n *nativeFollower) reasons(sd *types.ServiceDeployment) []string {
 // timedOut builds the error for a deployment that had not ended, or
 // reached the target, by the deadline.
 func (n *nativeFollower) timedOut(ctx context.Context, timeout time.Duration) (*WaitResult, error) {
-	e := &DeploymentError{
-		Outcome:        OutcomeTimedOut,
-		Service:        n.service,
-		DeploymentID:   n.id(),
-		TaskDefinition: shortTaskDefinition(aws.ToString(n.dep.TaskDefinition)),
-		Reason:         fmt.Sprintf("still in progress after %s", timeout),
-		Status:         string(n.status),
-	}
+	e := n.timeoutError(timeout)
+	e.Status = string(n.status)
 	if n.stage != "" {
 		e.Reason += " at lifecycle stage " + string(n.stage)
 	}

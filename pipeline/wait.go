@@ -256,15 +256,22 @@ type waiter struct {
 	tick          time.Duration // polls fall on its multiples (WaitOptions.PollTick)
 }
 
-func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
+// begin starts a wait of timeout: its deadline, w.until (the deadline and
+// the grace for reading how it ended), and a context that cuts off, by the
+// same bound in wall time, calls that hang or that the SDK keeps retrying;
+// cut tells whether that bound (not the caller) ended the context.
+func (w *waiter) begin(parent context.Context, timeout time.Duration) (ctx context.Context, cancel context.CancelFunc, deadline time.Time, cut func() bool) {
 	w.start = w.clock.Now()
-	deadline := w.start.Add(timeout)
+	deadline = w.start.Add(timeout)
 	w.until = deadline.Add(postDeadlineGrace)
-	// The same bound in wall time cuts off calls that hang or that the SDK
-	// keeps retrying.
-	ctx, cancel := context.WithTimeout(parent, timeout+postDeadlineGrace)
+	ctx, cancel = context.WithTimeout(parent, timeout+postDeadlineGrace)
+	cut = func() bool { return ctx.Err() != nil && parent.Err() == nil }
+	return ctx, cancel, deadline, cut
+}
+
+func (w *waiter) run(parent context.Context, timeout time.Duration) (*WaitResult, error) {
+	ctx, cancel, deadline, cut := w.begin(parent, timeout)
 	defer cancel()
-	cut := func() bool { return ctx.Err() != nil && parent.Err() == nil }
 	bucket := tokenBucket{tokens: pollInitial, last: w.start}
 	var list *ecs.ListServiceDeploymentsOutput
 	if w.sdArn == "" {
@@ -526,15 +533,21 @@ func (w *waiter) failed(ctx context.Context, s *types.Service, dep *types.Deploy
 	return w.result(s, e.Outcome), true, e
 }
 
-// timedOut builds the error for a deployment that had not ended in time.
-func (w *waiter) timedOut(ctx context.Context, s *types.Service, timeout time.Duration) (*WaitResult, error) {
-	e := &DeploymentError{
+// timeoutError is the error of a wait that timed out, before what the
+// last reads tell is added.
+func (w *waiter) timeoutError(timeout time.Duration) *DeploymentError {
+	return &DeploymentError{
 		Outcome:        OutcomeTimedOut,
 		Service:        w.service,
 		DeploymentID:   w.id(),
 		TaskDefinition: shortTaskDefinition(aws.ToString(w.dep.TaskDefinition)),
 		Reason:         fmt.Sprintf("still in progress after %s", timeout),
 	}
+}
+
+// timedOut builds the error for a deployment that had not ended in time.
+func (w *waiter) timedOut(ctx context.Context, s *types.Service, timeout time.Duration) (*WaitResult, error) {
+	e := w.timeoutError(timeout)
 	res := &WaitResult{Outcome: OutcomeTimedOut, DeploymentID: w.id(), TaskDefinition: aws.ToString(w.dep.TaskDefinition), Polls: w.polls, Elapsed: w.clock.Now().Sub(w.start)}
 	if s != nil {
 		res = w.result(s, OutcomeTimedOut)
