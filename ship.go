@@ -242,12 +242,25 @@ func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, 
 	return &d.Deployment, nil
 }
 
-// testAndBuild runs ship's tests, then builds the image to push.
+// testAndBuild runs ship's tests and builds the image to push, side by
+// side (the engine shares the stages they have in common); a failed test
+// is the error, whatever the build did.
 func (m *EcsPipeline) testAndBuild(ctx context.Context, a shipArgs) (*dagger.File, []string, error) {
-	if _, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage); err != nil {
-		return nil, nil, err
+	buildCtx, cancelBuild := context.WithCancel(ctx)
+	defer cancelBuild()
+	tested := make(chan error, 1)
+	go func() {
+		_, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage)
+		if err != nil {
+			cancelBuild() // the build is not wanted any more
+		}
+		tested <- err
+	}()
+	tarball, tags, err := m.imageTarball(buildCtx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
+	if terr := <-tested; terr != nil {
+		return nil, nil, terr
 	}
-	return m.imageTarball(ctx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
+	return tarball, tags, err
 }
 
 // serviceFor is the service to ship image to: read by the definitions as
