@@ -244,7 +244,7 @@ func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, 
 
 // testAndBuild runs ship's tests and builds the image to push, side by
 // side (the engine shares the stages they have in common); a failed test
-// is the error, whatever the build did.
+// cancels the build and is the error.
 func (m *EcsPipeline) testAndBuild(ctx context.Context, a shipArgs) (*dagger.File, []string, error) {
 	buildCtx, cancelBuild := context.WithCancel(ctx)
 	defer cancelBuild()
