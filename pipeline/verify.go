@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,34 +327,13 @@ func (s *stringOrList) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*[]string)(s))
 }
 
-// policyStatement is the part of an IAM policy statement trust depends on.
-type policyStatement struct {
-	Effect    string
-	Action    stringOrList
-	Principal json.RawMessage // "*" or {"Service": ..., "AWS": ...}
-}
-
 // trustsECSTasks reports whether an assume role policy document, URL
 // encoded as IAM returns it, lets ecs-tasks.amazonaws.com call
 // sts:AssumeRole. Conditions are not evaluated.
 func trustsECSTasks(doc string) (bool, error) {
-	if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
-		var err error
-		if doc, err = url.QueryUnescape(doc); err != nil {
-			return false, err
-		}
-	}
-	var policy struct{ Statement json.RawMessage }
-	if err := json.Unmarshal([]byte(doc), &policy); err != nil {
+	stmts, err := policyStatements(doc)
+	if err != nil {
 		return false, err
-	}
-	var stmts []policyStatement
-	if err := json.Unmarshal(policy.Statement, &stmts); err != nil {
-		var one policyStatement
-		if err := json.Unmarshal(policy.Statement, &one); err != nil {
-			return false, err
-		}
-		stmts = []policyStatement{one}
 	}
 	for _, s := range stmts {
 		if s.Effect != "Allow" || !slices.ContainsFunc(s.Action, func(a string) bool {

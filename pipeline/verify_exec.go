@@ -137,14 +137,16 @@ func (v *verifier) rolePolicies(ctx context.Context, roleName string) ([]namedPo
 	return policies, nil
 }
 
-// permissionStatement is the part of an IAM permissions policy statement
-// evaluateAction reads.
-type permissionStatement struct {
+// policyStatement is the part of an IAM policy statement verify reads:
+// Principal in a trust policy (trustsECSTasks), the rest in a permissions
+// policy (evaluateAction).
+type policyStatement struct {
 	Effect    string
 	Action    stringOrList
 	NotAction stringOrList
 	Resource  stringOrList
 	Condition json.RawMessage
+	Principal json.RawMessage // "*" or {"Service": ..., "AWS": ...}
 }
 
 // actionVerdict is what the policies of a role say about one action.
@@ -188,7 +190,7 @@ func evaluateAction(policies []namedPolicy, action string) (actionVerdict, error
 
 // policyStatements decodes a policy document, URL encoded as IAM returns
 // it or not, whose Statement is a list or one object.
-func policyStatements(doc string) ([]permissionStatement, error) {
+func policyStatements(doc string) ([]policyStatement, error) {
 	if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
 		var err error
 		if doc, err = url.QueryUnescape(doc); err != nil {
@@ -199,13 +201,13 @@ func policyStatements(doc string) ([]permissionStatement, error) {
 	if err := json.Unmarshal([]byte(doc), &policy); err != nil {
 		return nil, err
 	}
-	var stmts []permissionStatement
+	var stmts []policyStatement
 	if err := json.Unmarshal(policy.Statement, &stmts); err != nil {
-		var one permissionStatement
+		var one policyStatement
 		if err := json.Unmarshal(policy.Statement, &one); err != nil {
 			return nil, err
 		}
-		stmts = []permissionStatement{one}
+		stmts = []policyStatement{one}
 	}
 	return stmts, nil
 }
