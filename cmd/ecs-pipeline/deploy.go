@@ -198,6 +198,38 @@ func (r *RollbackCmd) Run(a *app) error {
 	return nil
 }
 
+// WaitCmd is ecspresso's wait (WaitOption, wait.go): follow the service's
+// current PRIMARY deployment until it ends (stable, deployed: both mean
+// its service deployment ended here, as deploy's wait does), or until a
+// PAUSE lifecycle hook of an ECS-native blue/green, linear or canary
+// deployment awaits action (paused). A deployment that failed or was
+// rolled back fails the command with its reasons, as deploy does.
+type WaitCmd struct {
+	WaitUntil string `aliases:"until" default:"stable" enum:"stable,deployed,paused" help:"Wait until the deployment ends (stable, deployed) or a PAUSE lifecycle hook awaits action (paused)."`
+}
+
+func (w *WaitCmd) Run(a *app) error {
+	c, wait, err := a.prepare("")
+	if err != nil {
+		return err
+	}
+	wait.Until = w.WaitUntil
+	res, err := pipeline.Wait(a.ctx, c.clients.ECS, c.cfg, wait)
+	if err != nil {
+		return err
+	}
+	if err := a.writeResult(res); err != nil {
+		return err
+	}
+	switch {
+	case res.HookID != "":
+		a.print(fmt.Sprintf("deployment %s of service %q paused at %s: lifecycle hook %s awaits action\n", res.DeploymentID, c.cfg.Service, res.Stage, res.HookID))
+	default:
+		a.print(fmt.Sprintf("%s: service %q in cluster %q, deployment %s, task definition %s\n", res.Outcome, c.cfg.Service, c.cfg.Cluster, res.DeploymentID, res.RunningTaskDefinition))
+	}
+	return nil
+}
+
 // StatusCmd is ecspresso's status (StatusOption: --events; ecspresso's
 // default is 2, the module's 10).
 type StatusCmd struct {

@@ -543,3 +543,37 @@ func TestRunTasksAndRollback(t *testing.T) {
 		t.Fatalf("rollback printed:\n%s", r.stdout)
 	}
 }
+
+// TestWait: ecspresso's wait follows the deployment a deploy --no-wait
+// started to its end; a rolled-back one fails naming the rollback; paused
+// on a ROLLING service is refused.
+func TestWait(t *testing.T) {
+	project(t, nil)
+	s := newSimulator(t, false, ecssim.WithBehavior("registry.example.com/web:bad", ecssim.FailsHealthChecks(30*time.Second)))
+	wantCode(t, cli(t, s.env, "create", "--image", "registry.example.com/web:v1"), 0)
+
+	wantCode(t, cli(t, s.env, "--image", "registry.example.com/web:v2", "deploy", "--no-wait"), 0)
+	r := cli(t, s.env, "wait")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.stdout, "SUCCEEDED: service \"web\"") || !strings.HasSuffix(strings.TrimSpace(r.stdout), "web:2") {
+		t.Errorf("wait printed %q", r.stdout)
+	}
+
+	wantCode(t, cli(t, s.env, "--image", "registry.example.com/web:bad", "deploy", "--no-wait"), 0)
+	r = cli(t, s.env, "wait", "--until", "deployed")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stderr, "rolled back") || !strings.Contains(r.stderr, "web:2") {
+		t.Errorf("wait on a rolled-back deployment: %s", r.stderr)
+	}
+
+	r = cli(t, s.env, "wait", "--wait-until", "paused")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stderr, "ROLLING") {
+		t.Errorf("wait until paused on a ROLLING service: %s", r.stderr)
+	}
+	r = cli(t, s.env, "wait", "--wait-until", "ecs:BAKE_TIME")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stderr, "--wait-until") {
+		t.Errorf("wait until a stage: %s", r.stderr)
+	}
+}
