@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // PushOptions configure PushLayout.
@@ -128,18 +130,36 @@ func PushImage(ctx context.Context, img v1.Image, ref string, creds RegistryCred
 
 // pushOptions are the go-containerregistry options for a push of ref.
 func pushOptions(ctx context.Context, ref string, creds RegistryCredentials, opts PushOptions) ([]remote.Option, error) {
-	remoteOpts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuth(&authn.Basic{Username: creds.Username, Password: creds.Password}),
-	}
+	var rt http.RoundTripper = http.DefaultTransport
 	if opts.Through != "" {
 		u, err := url.Parse(opts.Through)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, fmt.Errorf("pushing %s: registry URL %q is not http(s)://host:port", ref, opts.Through)
 		}
-		remoteOpts = append(remoteOpts, remote.WithTransport(&redirectHost{to: u, next: http.DefaultTransport}))
+		rt = &redirectHost{to: u, next: rt}
 	}
-	return remoteOpts, nil
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuth(&authn.Basic{Username: creds.Username, Password: creds.Password}),
+		// go-containerregistry retries a dropped connection twice within
+		// 0.4 s; a registry behind a proxy or a tunnel (a load balancer
+		// restarting, Dagger's tunnel to a registry on the host) may drop
+		// connections for seconds. Retried for about 8 s here (then twice
+		// more by the library's own wrapping), 429 from ECR's throttling
+		// too; a refused connection is not retried.
+		remote.WithTransport(transport.NewRetry(rt,
+			transport.WithRetryBackoff(transport.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 6}),
+			transport.WithRetryPredicate(droppedConnection),
+			transport.WithRetryStatusCodes(http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusInternalServerError,
+				http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))),
+	}, nil
+}
+
+// droppedConnection reports whether err is a connection the registry (or
+// something on the way) dropped: worth sending the request again.
+func droppedConnection(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // epoch is the time a canonical image carries, as SOURCE_DATE_EPOCH=0 gives.

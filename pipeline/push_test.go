@@ -5,10 +5,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +331,50 @@ func TestStandInTasksPullFromItsRegistry(t *testing.T) {
 		if reason := aws.ToString(tasks.Tasks[0].StoppedReason); !strings.Contains(reason, "CannotPullContainerError") || !strings.Contains(reason, missing) {
 			t.Errorf("stopped reason %q, want CannotPullContainerError naming %s", reason, missing)
 		}
+	}
+}
+
+// TestPushSurvivesDroppedConnections: a registry (or a tunnel to it) that
+// drops connections for seconds, as a restarting load
+// balancer or Dagger's tunnel to a registry on the host may, still gets
+// the image: the push retries dropped connections for seconds, not the
+// library's 0.4 s.
+func TestPushSurvivesDroppedConnections(t *testing.T) {
+	ctx := context.Background()
+	endpoint, clients := startStandIn(t)
+	creds, err := pipeline.ECRLogin(ctx, clients.ECR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var dropped atomic.Int32
+	until := time.Now().Add(4 * time.Second)
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if time.Now().Before(until) {
+			dropped.Add(1)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // the client reads EOF
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(flaky.Close)
+	ref := "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:flaky"
+	got, err := pipeline.PushLayout(ctx, layoutTarball(t, randomImage(t, time.Now())), ref, creds, pipeline.PushOptions{Through: flaky.URL})
+	if err != nil {
+		t.Fatalf("push through a registry dropping connections for 4 s: %v", err)
+	}
+	if dropped.Load() < 2 {
+		t.Fatalf("only %d connections were dropped: the test proves nothing", dropped.Load())
+	}
+	_, digest, _ := strings.Cut(got, "@")
+	if held := getManifest(t, endpoint, ref, creds).Digest.String(); held != digest {
+		t.Fatalf("pushed %s, the registry holds %s", digest, held)
 	}
 }
