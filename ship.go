@@ -166,26 +166,20 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	// touches AWS); nothing is pushed until it has passed, and when it
 	// fails the build is cancelled and its error is the call's.
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
-	buildCtx, cancelBuild := context.WithCancel(ctx)
-	defer cancelBuild()
-	checked := make(chan error, 1)
-	if a.checked {
-		checked <- nil
-	} else {
-		go func() {
-			_, err := service(placeholder).deploy(ctx, flags)
-			if err != nil {
-				cancelBuild()
-			}
-			checked <- err
-		}()
-	}
-	tarball, tags, buildErr := m.testAndBuild(buildCtx, a)
-	if err := <-checked; err != nil {
+	var tarball *dagger.File
+	var tags []string
+	err = beside(ctx, func(ctx context.Context) error {
+		if a.checked {
+			return nil
+		}
+		_, err := service(placeholder).deploy(ctx, flags)
+		return err
+	}, func(ctx context.Context) (err error) {
+		tarball, tags, err = m.testAndBuild(ctx, a)
+		return err
+	})
+	if err != nil {
 		return nil, err
-	}
-	if buildErr != nil {
-		return nil, buildErr
 	}
 	// One run pushes, shows the diff, then deploys the pushed image,
 	// reading the config once more.
@@ -245,22 +239,36 @@ func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, 
 // testAndBuild runs ship's tests and builds the image to push, side by
 // side (the engine shares the stages they have in common); a failed test
 // cancels the build and is the error.
-func (m *EcsPipeline) testAndBuild(ctx context.Context, a shipArgs) (*dagger.File, []string, error) {
-	buildCtx, cancelBuild := context.WithCancel(ctx)
-	defer cancelBuild()
-	tested := make(chan error, 1)
-	go func() {
+func (m *EcsPipeline) testAndBuild(ctx context.Context, a shipArgs) (tarball *dagger.File, tags []string, err error) {
+	err = beside(ctx, func(ctx context.Context) error {
 		_, err := m.Test(ctx, a.dockerfile, a.testTarget, a.buildArg, a.testCommand, a.testImage)
-		if err != nil {
-			cancelBuild() // the build is not wanted any more
-		}
-		tested <- err
-	}()
-	tarball, tags, err := m.imageTarball(buildCtx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
-	if terr := <-tested; terr != nil {
-		return nil, nil, terr
-	}
+		return err
+	}, func(ctx context.Context) (err error) {
+		tarball, tags, err = m.imageTarball(ctx, a.tag, a.platform, a.dockerfile, a.target, a.buildArg)
+		return err
+	})
 	return tarball, tags, err
+}
+
+// beside runs first and then side by side: then on a context that
+// first's failure cancels (its work is not wanted any more). First's
+// error wins over then's.
+func beside(ctx context.Context, first, then func(context.Context) error) error {
+	thenCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		err := first(ctx)
+		if err != nil {
+			cancel()
+		}
+		done <- err
+	}()
+	err := then(thenCtx)
+	if ferr := <-done; ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // serviceFor is the service to ship image to: read by the definitions as

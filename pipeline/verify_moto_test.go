@@ -55,19 +55,7 @@ func TestVerifyAgainstMoto(t *testing.T) {
 	env := seedVerify(t, seed.Config, endpoint)
 
 	// Verify gets its own clients, which record every operation they call.
-	var mu sync.Mutex
-	calls := map[string]int{}
-	cfg := seed.Config.Copy()
-	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				mu.Lock()
-				calls[awsmiddleware.GetOperationName(ctx)]++
-				mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
-	clients := pipeline.NewAWSFromConfig(cfg)
+	clients, ops := recordingClients(seed.Config)
 
 	// The checks of testdata/verify in order, all as they should be.
 	allOK := []string{
@@ -136,9 +124,7 @@ func TestVerifyAgainstMoto(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			mu.Lock()
-			clear(calls)
-			mu.Unlock()
+			ops.reset()
 			vars := map[string]string{}
 			for k, v := range env {
 				vars[k] = v
@@ -181,8 +167,7 @@ func TestVerifyAgainstMoto(t *testing.T) {
 				t.Errorf("OK() = %v with checks %q", report.OK(), got)
 			}
 
-			mu.Lock()
-			defer mu.Unlock()
+			calls := ops.counts()
 			reads := []string{"BatchGetImage", "GetRole", "DescribeLogGroups", "DescribeSecret", "GetParameter", "DescribeClusters", "DescribeServices", "DescribeTargetGroups"}
 			for op := range calls {
 				if !slices.Contains(reads, op) {
@@ -201,6 +186,43 @@ func TestVerifyAgainstMoto(t *testing.T) {
 }
 
 // TestVerifyReportRendering checks the text and Markdown renderings.
+// operationLog counts the AWS operations of clients, by name.
+type operationLog struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// recordingClients are clients of cfg that record every operation they
+// call in the returned log.
+func recordingClients(cfg aws.Config) (*pipeline.AWS, *operationLog) {
+	l := &operationLog{calls: map[string]int{}}
+	cfg = cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				l.mu.Lock()
+				l.calls[awsmiddleware.GetOperationName(ctx)]++
+				l.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+	return pipeline.NewAWSFromConfig(cfg), l
+}
+
+// reset forgets the operations counted so far.
+func (l *operationLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.calls)
+}
+
+// counts returns the operations counted so far.
+func (l *operationLog) counts() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.calls)
+}
+
 func TestVerifyReportRendering(t *testing.T) {
 	r := &pipeline.VerifyReport{Checks: []pipeline.Check{
 		{Name: "image", Container: "app", Subject: "repo:v1", Status: pipeline.CheckOK, Reason: "tag v1 found", Warnings: []string{"not pinned by digest"}},
@@ -431,19 +453,7 @@ func TestVerifyExecAgainstMoto(t *testing.T) {
 		}
 	}
 
-	var mu sync.Mutex
-	calls := map[string]int{}
-	cfg := seed.Config.Copy()
-	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("recordOperation",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				mu.Lock()
-				calls[awsmiddleware.GetOperationName(ctx)]++
-				mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
-	clients := pipeline.NewAWSFromConfig(cfg)
+	clients, ops := recordingClients(seed.Config)
 	verify := func(t *testing.T, vars map[string]string) *pipeline.VerifyReport {
 		t.Helper()
 		all := maps.Clone(env)
@@ -495,9 +505,7 @@ func TestVerifyExecAgainstMoto(t *testing.T) {
 			reason: []string{"no task role"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			mu.Lock()
-			clear(calls)
-			mu.Unlock()
+			ops.reset()
 			report := verify(t, map[string]string{"ENABLE_EXEC": "true", "TASK_ROLE_ARN": c.taskRole})
 			rc, pc := find(report, "exec task role"), find(report, "exec permissions")
 			if rc == nil || pc == nil {
@@ -522,8 +530,7 @@ func TestVerifyExecAgainstMoto(t *testing.T) {
 			if svc == nil || svc.Status != pipeline.CheckOK || len(svc.Warnings) != 1 || !strings.Contains(svc.Warnings[0], "off on the running service") {
 				t.Errorf("the service check does not warn that exec is off on the running service:\n%s", report)
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			calls := ops.counts()
 			reads := []string{"BatchGetImage", "GetRole", "DescribeLogGroups", "DescribeSecret", "GetParameter", "DescribeClusters", "DescribeServices", "DescribeTargetGroups",
 				"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies", "GetPolicy", "GetPolicyVersion"}
 			for op := range calls {
