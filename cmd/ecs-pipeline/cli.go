@@ -48,6 +48,7 @@ type CLI struct {
 	Region         string   `help:"The AWS region; also the config's region when it sets none." envvar:"AWS_REGION"`
 	Result         string   `help:"Write the command's result as JSON to this file." placeholder:"FILE"`
 	ErrorFile      string   `help:"On failure, write the error message to this file." placeholder:"FILE"`
+	TimeScale      float64  `hidden:"" default:"1" help:"Let deploy's clock run this many times faster than the wall clock, as a rehearsal's simulator does (its polling, bakes and timeout are then in simulated time)."`
 
 	Render    RenderCmd    `cmd:"" help:"Render the config, service definition or task definition to stdout."`
 	Diff      DiffCmd      `cmd:"" help:"Show what a deploy would change."`
@@ -66,6 +67,7 @@ type CLI struct {
 	Ship      ShipCmd      `cmd:"" help:"Push an OCI layout tarball to ECR, then deploy the pushed image: publish and deploy in one run."`
 	Rehearsal RehearsalCmd `cmd:"" help:"Script a rehearsal's ECS simulator."`
 	Version   VersionCmd   `cmd:"" help:"Show the version."`
+	Serve     ServeCmd     `cmd:"" hidden:"" help:"Run command lines sent over HTTP (the Dagger module's engine service)."`
 }
 
 // app is what the commands run with.
@@ -410,6 +412,12 @@ type prepared struct {
 // events stream to stderr as they happen.
 func (a *app) prepare(image string) (*prepared, pipeline.WaitOptions, error) {
 	wait := pipeline.WaitOptions{Events: a.stderr, Timeout: a.cli.Timeout}
+	if a.cli.TimeScale != 1 {
+		if a.cli.TimeScale < 1 {
+			return nil, wait, fmt.Errorf("--time-scale %v: want 1 or more", a.cli.TimeScale)
+		}
+		wait.Clock = pipeline.NewScaledClock(a.cli.TimeScale)
+	}
 	if a.cli.Timeout < 0 {
 		return nil, wait, fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
 	}

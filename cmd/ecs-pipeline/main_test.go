@@ -553,14 +553,25 @@ func TestWait(t *testing.T) {
 	wantCode(t, cli(t, s.env, "create", "--image", "registry.example.com/web:v1"), 0)
 
 	wantCode(t, cli(t, s.env, "--image", "registry.example.com/web:v2", "deploy", "--no-wait"), 0)
-	r := cli(t, s.env, "wait")
+	// The simulator runs 600 times the wall clock; so does wait's clock
+	// with --time-scale, as in a rehearsal.
+	start := time.Now()
+	r := cli(t, s.env, "--time-scale=600", "wait")
 	wantCode(t, r, 0)
+	if took := time.Since(start); took > 15*time.Second {
+		// On the wall clock it takes about 30 s (its polls are spaced
+		// for a real ECS).
+		t.Errorf("wait with --time-scale=600 took %s for a deployment of a few simulated minutes", took)
+	}
+	if r := cli(t, s.env, "--time-scale=0.5", "wait"); r.code != 1 || !strings.Contains(r.stderr, "--time-scale 0.5") {
+		t.Errorf("--time-scale 0.5: exit %d, %s", r.code, r.stderr)
+	}
 	if !strings.HasPrefix(r.stdout, "SUCCEEDED: service \"web\"") || !strings.HasSuffix(strings.TrimSpace(r.stdout), "web:2") {
 		t.Errorf("wait printed %q", r.stdout)
 	}
 
 	wantCode(t, cli(t, s.env, "--image", "registry.example.com/web:bad", "deploy", "--no-wait"), 0)
-	r = cli(t, s.env, "wait", "--until", "deployed")
+	r = cli(t, s.env, "--time-scale=600", "wait", "--until", "deployed")
 	wantCode(t, r, 1)
 	if !strings.Contains(r.stderr, "rolled back") || !strings.Contains(r.stderr, "web:2") {
 		t.Errorf("wait on a rolled-back deployment: %s", r.stderr)
