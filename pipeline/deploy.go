@@ -229,15 +229,6 @@ func Deploy(ctx context.Context, api DeployAPI, cfg *Config, opts DeployOptions)
 	return followDeploy(ctx, api, cfg, opts, res, updated, strategy)
 }
 
-// CheckDeploy renders and validates what Deploy would register and apply,
-// with Deploy's rules and errors, and calls no ECS API (the templates'
-// own lookups, such as ssm, still run): a config that Deploy would refuse
-// fails here, before anything is built on it, such as an image pushed.
-func CheckDeploy(ctx context.Context, cfg *Config, opts DeployOptions) error {
-	_, err := checkDeploy(ctx, cfg, opts)
-	return err
-}
-
 // deployInputs are a deploy's rendered and validated definitions.
 type deployInputs struct {
 	// task is nil when nothing is registered (SkipTaskDefinition,

@@ -98,30 +98,42 @@ func (d *DeployCmd) run(a *app, published string) error {
 	return nil
 }
 
-// check is run's checks up to its first ECS call: the flags, and every
-// config loaded, rendered and validated by pipeline.CheckDeploy. ship runs
-// it before it pushes.
-func (d *DeployCmd) check(a *app) error {
+// preflight is run as a dry run that prints nothing: the flags, every
+// config loaded, rendered and validated, and each service read and
+// checked as deploy checks it before it changes anything (its deployment
+// controller, desired count, --wait-until against its strategy). ship
+// runs it before it pushes.
+func (d *DeployCmd) preflight(a *app) error {
 	if a.cli.Timeout < 0 {
 		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	}
+	dry := func(c *pipeline.Config, ecs pipeline.DeployAPI, overrides map[string]string) error {
+		opts := d.options(overrides, pipeline.WaitOptions{})
+		opts.DryRun = true
+		_, err := pipeline.Deploy(a.ctx, ecs, c, opts)
+		return err
 	}
 	if len(a.cli.Config) > 1 {
 		cfgs, overrides, err := d.loadMany(a)
 		if err != nil {
 			return err
 		}
+		clients, err := cfgs[0].Clients(a.ctx)
+		if err != nil {
+			return err
+		}
 		for _, cfg := range cfgs {
-			if err := pipeline.CheckDeploy(a.ctx, cfg, d.options(overrides, pipeline.WaitOptions{})); err != nil {
+			if err := dry(cfg, clients.ECS, overrides); err != nil {
 				return fmt.Errorf("--config %s: %w", a.rel(cfg.Path), err)
 			}
 		}
 		return nil
 	}
-	l, err := a.load("")
+	c, _, err := a.prepare("")
 	if err != nil {
 		return err
 	}
-	return pipeline.CheckDeploy(a.ctx, l.cfg, d.options(l.overrides, pipeline.WaitOptions{}))
+	return dry(c.cfg, c.clients.ECS, c.overrides)
 }
 
 // options are the deploy's options for one service, as its flags say.

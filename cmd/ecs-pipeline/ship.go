@@ -9,9 +9,9 @@ import (
 )
 
 // ShipCmd is publish then deploy in one run, for the module's ship: it
-// checks the deploy first (every config loaded, rendered and validated as
-// deploy does before its first ECS call, with a stand-in for the image in
-// the repository), then pushes the OCI layout tarball as publish does
+// checks the deploy first (deploy's dry run, printing nothing: every
+// config loaded, rendered and validated and every service read and
+// checked, with a stand-in for the image in the repository), then pushes the OCI layout tarball as publish does
 // (same flags), then deploys the pushed repo:tag@sha256:digest as deploy
 // does (same flags): as the IMAGE variable, what --image sets, or with
 // --publish-container NAME as that container's image, what
@@ -60,9 +60,9 @@ func (s *ShipCmd) Run(a *app) error {
 		}
 	}
 
-	// The deploy's checks, with a digest-pinned stand-in for the image.
+	// The deploy's dry run, with a digest-pinned stand-in for the image.
 	use(repo.String() + "@sha256:" + strings.Repeat("0", 64))
-	if err := d.check(a); err != nil {
+	if err := d.preflight(a); err != nil {
 		return err
 	}
 
