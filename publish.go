@@ -120,10 +120,34 @@ func (m *EcsPipeline) push(ctx context.Context, repo ref.Repository, tags []stri
 }
 
 // withLayout mounts the image tarball in ctr and binds the registry
-// endpoint, and returns the flags of the engine's publish (and ship) that
-// push it: --layout, --repository, --tag..., --through.
+// endpoint, and returns the flags of the engine's publish that push it.
 func (m *EcsPipeline) withLayout(ctx context.Context, ctr *dagger.Container, repo ref.Repository, tags []string, tarball *dagger.File, createRepository, reproducible bool) (*dagger.Container, []string, error) {
 	const layout = "/run/ecs-pipeline-image.tar"
+	ctr, through, err := m.withRegistry(ctx, ctr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctr.WithMountedFile(layout, tarball), publishFlags(layout, repo, tags, createRepository, reproducible, through), nil
+}
+
+// withRegistry binds the registry endpoint service to ctr, when there is
+// one, and returns the URL every registry request goes to: --registry-url,
+// the bound service, or "" for the repository's own registry.
+func (m *EcsPipeline) withRegistry(ctx context.Context, ctr *dagger.Container) (*dagger.Container, string, error) {
+	if m.RegistryEndpoint == nil {
+		return ctr, m.RegistryURL, nil
+	}
+	ctr, through, err := bind(ctx, ctr, "registry-endpoint", m.RegistryEndpoint)
+	if err != nil {
+		return nil, "", fmt.Errorf("the registry endpoint service: %w", err)
+	}
+	return ctr, through, nil
+}
+
+// publishFlags are the flags of the engine's publish (and ship) that push
+// the layout tarball at path: --layout, --repository, --tag...,
+// --through.
+func publishFlags(layout string, repo ref.Repository, tags []string, createRepository, reproducible bool, through string) []string {
 	flags := []string{"--layout=" + layout, "--repository=" + repo.String()}
 	for _, t := range tags {
 		flags = append(flags, "--tag="+t)
@@ -134,17 +158,10 @@ func (m *EcsPipeline) withLayout(ctx context.Context, ctr *dagger.Container, rep
 	if reproducible {
 		flags = append(flags, "--reproducible")
 	}
-	through := m.RegistryURL
-	if m.RegistryEndpoint != nil {
-		var err error
-		if ctr, through, err = bind(ctx, ctr, "registry-endpoint", m.RegistryEndpoint); err != nil {
-			return nil, nil, fmt.Errorf("the registry endpoint service: %w", err)
-		}
-	}
 	if through != "" {
 		flags = append(flags, "--through="+through)
 	}
-	return ctr.WithMountedFile(layout, tarball), flags, nil
+	return flags
 }
 
 // defaultTag is the source's git commit when it has a .git directory,

@@ -158,19 +158,28 @@ func (m *EcsPipeline) Rehearse(
 		return r.serviceFor(configs, image, container, env, envfile, secretEnvfile, extStr, extCode)
 	}
 
-	// The simulator, and every AWS call and push of this rehearsal to it.
-	// Setup reads the config first (a broken one fails before anything
-	// is set up), then gives the simulator the config's region and
-	// cluster, and the service as it would exist before this change:
-	// revision 1 of an earlier image, running and steady; then the
-	// scenario's behaviour.
-	sim := r.simulator(timeScale)
-	if _, err := sim.Start(ctx); err != nil {
+	// One service runs the simulator (with its stand-ins) and the engine
+	// server side by side: every AWS call and push of the rehearsal goes
+	// to the simulator on the service's own localhost. Setup reads the
+	// config first (a broken one fails before anything is set up), then
+	// gives the simulator the config's region and cluster, and the
+	// service as it would exist before this change: revision 1 of an
+	// earlier image, running and steady; then the scenario's behaviour.
+	simURL := fmt.Sprintf("http://127.0.0.1:%d", rehearsalPort)
+	r.EndpointURL, r.RegistryURL = simURL, simURL
+	ctr, args, err := service("").container(ctx)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, r.withSimulator(ctr), args, "sh", "-c", fmt.Sprintf(
+		"%s -standin -addr 0.0.0.0:%d -account %s -time-scale %d & exec %s serve --addr=0.0.0.0:%d",
+		engineSim, rehearsalPort, rehearsalAccount, timeScale, engineCLI, serverPort))
+	if err != nil {
 		return nil, fmt.Errorf("starting the ECS simulator: %w", err)
 	}
-	defer sim.Stop(context.WithoutCancel(ctx), dagger.ServiceStopOpts{Kill: true})
-	r.Endpoint, r.RegistryEndpoint = sim, sim
-	setup := []string{"rehearsal", "setup", "--sim=" + fmt.Sprintf("http://aws-endpoint:%d", rehearsalPort), "--scenario=" + scenario}
+	defer srv.stop(ctx)
+	srv.through = simURL
+	setup := append(service("").flags(), "rehearsal", "setup", "--sim="+simURL, "--scenario="+scenario)
 	if repository != "" {
 		if _, err := ref.ParseRepository(repository); err != nil {
 			return nil, err
@@ -180,26 +189,27 @@ func (m *EcsPipeline) Rehearse(
 	if runBefore != "" {
 		setup = append(setup, "--run-before="+runBefore)
 	}
-	ran, err := service("").run(ctx, setup...)
+	ran, err := srv.run(ctx, nil, setup...)
 	if err != nil {
 		return nil, err
 	}
-	result, err := ran.Result(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
+	if ran.Code != 0 {
+		return nil, ran.failure("rehearsal setup")
 	}
 	var account struct{ Region, Repository string }
-	if err := json.Unmarshal([]byte(result), &account); err != nil {
+	if err := json.Unmarshal([]byte(ran.Result), &account); err != nil {
 		return nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
 	}
-	r.Region, repository = account.Region, account.Repository
 	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(ran.Stdout))
 
+	// The deploy's clock runs as fast as the simulator's, so that it
+	// polls, bakes and times out in simulated time.
 	return r.ship(ctx, shipArgs{
-		repository: repository, config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
+		repository: account.Repository, config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
-		desiredCount: -1, runBefore: runBefore, checked: true,
+		desiredCount: -1, runBefore: runBefore,
+		rehearsal: &rehearsalServer{srv: srv, env: map[string]string{"AWS_REGION": account.Region}, flags: []string{"--time-scale=" + strconv.Itoa(timeScale)}},
 	})
 }
 
@@ -216,18 +226,15 @@ func (m *EcsPipeline) sample(repository string) (*dagger.Directory, error) {
 		WithFile("terraform.tfstate", own.File("pipeline/testdata/tfstate/terraform.tfstate")), nil
 }
 
-// simulator is the ECS simulator with its stand-ins (ecssim -standin)
-// from the engine image. Each rehearsal gets its own.
-func (m *EcsPipeline) simulator(timeScale int) *dagger.Service {
+// withSimulator is ctr, an engine container, made to run the ECS
+// simulator too: its port exposed (the service is up once both answer)
+// and a fresh nonce, so that each rehearsal gets its own.
+func (m *EcsPipeline) withSimulator(ctr *dagger.Container) *dagger.Container {
 	var nonce [8]byte
 	rand.Read(nonce[:])
-	return m.engine().
+	return ctr.
 		WithEnvVariable("ECSSIM_REHEARSAL", hex.EncodeToString(nonce[:])).
-		WithExposedPort(rehearsalPort).
-		AsService(dagger.ContainerAsServiceOpts{Args: []string{
-			engineSim, "-standin", "-addr", "0.0.0.0:" + strconv.Itoa(rehearsalPort),
-			"-account", rehearsalAccount, "-time-scale", strconv.Itoa(timeScale),
-		}})
+		WithExposedPort(rehearsalPort)
 }
 
 // defaultRehearsalRepository is the stand-in account's ECR repository

@@ -79,11 +79,22 @@ func (m *EcsPipeline) Service(
 		Env: env, Envfile: envfile, SecretEnvfile: secretEnvfile, ExtStr: extStr, ExtCode: extCode}
 }
 
-// engine is the engine image set up for this service: the module's AWS
+// engine is the engine image set up for this service (see container),
+// and the global flags for it: the AWS endpoint's and those that name the
+// config and its inputs.
+func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, error) {
+	ctr, args, err := s.container(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctr, append(args, s.flags()...), nil
+}
+
+// container is the engine image set up for this service: the module's AWS
 // settings, --env as environment variables (what the templates read, as
 // ecspresso reads its own environment), the secret env files mounted as
-// files; and the global flags that name the config and its inputs.
-func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, error) {
+// files; and the AWS endpoint's global flags.
+func (s *EcsService) container(ctx context.Context) (*dagger.Container, []string, error) {
 	env, err := keyValues("--env", s.Env)
 	if err != nil {
 		return nil, nil, err
@@ -100,6 +111,21 @@ func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, e
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
+	for i, secret := range s.SecretEnvfile {
+		ctr = ctr.WithMountedSecret(secretEnvfilePath(i), secret)
+	}
+	return ctr, args, nil
+}
+
+// secretEnvfilePath is where the engine finds the i-th secret env file.
+func secretEnvfilePath(i int) string {
+	return fmt.Sprintf("/run/secrets/ecs-pipeline-envfile-%d", i+1)
+}
+
+// flags are the engine's global flags that name the config and its
+// inputs, in a container set up by engine.
+func (s *EcsService) flags() []string {
+	var args []string
 	for _, c := range s.Config {
 		args = append(args, "--config="+strings.TrimPrefix(c, "/"))
 	}
@@ -112,10 +138,8 @@ func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, e
 	for _, f := range s.Envfile {
 		args = append(args, "--envfile="+strings.TrimPrefix(f, "/"))
 	}
-	for i, secret := range s.SecretEnvfile {
-		path := fmt.Sprintf("/run/secrets/ecs-pipeline-envfile-%d", i+1)
-		ctr = ctr.WithMountedSecret(path, secret)
-		args = append(args, "--secret-envfile="+path)
+	for i := range s.SecretEnvfile {
+		args = append(args, "--secret-envfile="+secretEnvfilePath(i))
 	}
 	for _, f := range []struct {
 		flag string
@@ -125,7 +149,7 @@ func (s *EcsService) engine(ctx context.Context) (*dagger.Container, []string, e
 			args = append(args, f.flag+"="+kv)
 		}
 	}
-	return ctr, args, nil
+	return args
 }
 
 // run runs one engine command on this service.

@@ -141,18 +141,31 @@ type shipArgs struct {
 	noWait, reproducible    bool
 	timeout, runBefore      string
 	waitUntil               string
-	// checked: the caller has read the config and its definitions with
-	// these arguments already (the rehearsal's setup), so ship skips its
-	// dry run.
-	checked bool
+	// rehearsal: the rehearsal's engine server, which runs the simulator
+	// too and has read the config and its definitions with these
+	// arguments already (its setup), so ship runs no dry run; nil starts
+	// an engine server for this call.
+	rehearsal *rehearsalServer
+}
+
+// rehearsalServer is a rehearsal's engine server and what its ship runs
+// with there.
+type rehearsalServer struct {
+	srv *engineServer
+	// env is the ship's environment over the server's (the region of the
+	// config, which setup read).
+	env map[string]string
+	// flags are global flags for the ship (--time-scale).
+	flags []string
 }
 
 // ship checks, builds, tests, publishes and deploys.
 func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error) {
-	// Check the definitions and the service before anything is pushed: a
-	// dry run with a stand-in for the image to come.
 	repo, err := ref.ParseRepository(a.repository)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTimeout(a.timeout); err != nil {
 		return nil, err
 	}
 	service := func(image string) *EcsService {
@@ -162,18 +175,61 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 		desiredCount: a.desiredCount, noWait: a.noWait, timeout: a.timeout, waitUntil: a.waitUntil, requireDigest: true,
 		runBefore: a.runBefore, runBeforeContainer: a.container, dryRun: true, failFast: a.failFast,
 	}
-	// The dry run goes on while the image is tested and built (neither
+
+	// One engine server runs the dry run, then the push and the deploy; it
+	// starts while the image is tested and built.
+	var env map[string]string
+	var global []string
+	var server *pending
+	if r := a.rehearsal; r != nil {
+		server, env, global = started(r.srv), r.env, r.flags
+	} else {
+		server = startingServer(ctx, func(ctx context.Context) (*engineServer, error) {
+			ctr, args, err := service("").container(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ctr, through, err := m.withRegistry(ctx, ctr)
+			if err != nil {
+				return nil, err
+			}
+			srv, err := startServer(ctx, ctr, args)
+			if err != nil {
+				return nil, err
+			}
+			srv.through = through
+			return srv, nil
+		})
+		defer func() {
+			if srv, err := server.get(ctx); err == nil {
+				srv.stop(ctx)
+			}
+		}()
+	}
+
+	// The dry run checks the definitions and the service with a stand-in
+	// for the image to come, while the image is tested and built (neither
 	// touches AWS); nothing is pushed until it has passed, and when it
 	// fails the build is cancelled and its error is the call's.
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	var tarball *dagger.File
 	var tags []string
 	err = beside(ctx, func(ctx context.Context) error {
-		if a.checked {
+		if a.rehearsal != nil {
 			return nil
 		}
-		_, err := service(placeholder).deploy(ctx, flags)
-		return err
+		srv, err := server.get(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := srv.run(ctx, env, append(service(placeholder).flags(), flags.args()...)...)
+		if err != nil {
+			return err
+		}
+		if r.Code != 0 {
+			return r.failure("deploy")
+		}
+		return nil
 	}, func(ctx context.Context) (err error) {
 		tarball, tags, err = m.testAndBuild(ctx, a)
 		return err
@@ -181,54 +237,40 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	if err != nil {
 		return nil, err
 	}
-	// One run pushes, shows the diff, then deploys the pushed image,
-	// reading the config once more.
-	flags.dryRun, flags.diff = false, true
-	return service("").ship(ctx, flags, a.container, repo, tags, tarball, a.createRepository, a.reproducible)
-}
 
-// ship runs the engine's ship on this service: push the image tarball as
-// push does, then deploy the pushed image (as container's image when
-// named, else as IMAGE) with flags, in one run; the engine checks the
-// config before it pushes. Prints "published REF" on stderr once pushed,
-// even when the deploy then fails.
-func (s *EcsService) ship(ctx context.Context, f deployFlags, container string, repo ref.Repository, tags []string, tarball *dagger.File, createRepository, reproducible bool) (*Deployment, error) {
-	if err := checkTimeout(f.timeout); err != nil {
-		return nil, err
-	}
-	ctr, args, err := s.engine(ctx)
+	// One run pushes, shows the diff, then deploys the pushed image,
+	// reading the config once more; the engine checks it before it
+	// pushes.
+	srv, err := server.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Unlike push, AWS_REGION stays the module's: it is the deploy's too,
-	// and the engine pushes to the repository's region anyway.
-	ctr, publish, err := s.Mod.withLayout(ctx, ctr, repo, tags, tarball, createRepository, reproducible)
+	layout, err := srv.upload(ctx, "image.tar", tarball)
 	if err != nil {
 		return nil, err
 	}
-	args = append(append(args, "ship"), publish...)
-	if container != "" {
-		args = append(args, "--publish-container="+container)
+	flags.dryRun, flags.diff = false, true
+	args := append(append(global, service("").flags()...), "ship")
+	args = append(args, publishFlags(layout, repo, tags, a.createRepository, a.reproducible, srv.through)...)
+	if a.container != "" {
+		args = append(args, "--publish-container="+a.container)
 	}
-	r, code, err := runCode(ctx, ctr, append(args, f.flags()...)...)
+	r, err := srv.runLast(ctx, env, append(args, flags.flags()...)...)
 	if err != nil {
 		return nil, err
 	}
 	// From the push on, the result names the image, even if the deploy
 	// failed.
-	result, rerr := r.Result(ctx)
 	var d struct {
 		Deployment
 		Image string `json:"image"`
 	}
-	if rerr == nil {
-		rerr = json.Unmarshal([]byte(result), &d)
-	}
+	rerr := json.Unmarshal([]byte(r.Result), &d)
 	if d.Image != "" {
 		fmt.Fprintf(os.Stderr, "published %s\n", d.Image)
 	}
-	if code != 0 {
-		return nil, r.failure(ctx, "ship", code)
+	if r.Code != 0 {
+		return nil, r.failure("ship")
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("reading the deploy's result: %w", rerr)
