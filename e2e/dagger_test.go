@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,8 +88,15 @@ func daggerCallEnv(t testing.TB, env []string, module string, args ...string) re
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
+	var stamped bytes.Buffer
+	if os.Getenv("E2E_TRACE_DIR") != "" {
+		cmd.Stderr = io.MultiWriter(&stderr, &stampWriter{w: &stamped, start: start})
+	}
 	err = cmd.Run()
 	t.Logf("dagger call %s: %v in %s", strings.Join(args, " "), errOrOK(err), time.Since(start).Round(time.Millisecond))
+	if dir := os.Getenv("E2E_TRACE_DIR"); dir != "" {
+		os.WriteFile(fmt.Sprintf("%s/%d.log", dir, start.UnixNano()), stamped.Bytes(), 0o644)
+	}
 	return result{stdout.String(), stderr.String(), err}
 }
 
@@ -175,4 +183,23 @@ func gitCommitAll(t testing.TB, dir string) string {
 	git("add", "-A")
 	git("commit", "-q", "-m", "sample app")
 	return git("rev-parse", "HEAD")
+}
+
+// stampWriter prefixes each line with the seconds since start (for
+// E2E_TRACE_DIR).
+type stampWriter struct {
+	w     io.Writer
+	start time.Time
+	mid   bool
+}
+
+func (s *stampWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if !s.mid {
+			fmt.Fprintf(s.w, "%7.3f ", time.Since(s.start).Seconds())
+		}
+		s.w.Write([]byte{b})
+		s.mid = b != '\n'
+	}
+	return len(p), nil
 }
