@@ -171,45 +171,51 @@ func (m *EcsPipeline) Rehearse(
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, r.withSimulator(ctr), args, "sh", "-c", fmt.Sprintf(
-		"%s -standin -addr 0.0.0.0:%d -account %s -time-scale %d & exec %s serve --addr=0.0.0.0:%d",
-		engineSim, rehearsalPort, rehearsalAccount, timeScale, engineCLI, serverPort))
-	if err != nil {
-		return nil, fmt.Errorf("starting the ECS simulator: %w", err)
+	start := func(ctx context.Context) (*engineServer, error) {
+		srv, err := startServer(ctx, r.withSimulator(ctr), args, "sh", "-c", fmt.Sprintf(
+			"%s -standin -addr 0.0.0.0:%d -account %s -time-scale %d & exec %s serve --addr=0.0.0.0:%d",
+			engineSim, rehearsalPort, rehearsalAccount, timeScale, engineCLI, serverPort))
+		if err != nil {
+			return nil, fmt.Errorf("starting the ECS simulator: %w", err)
+		}
+		srv.through = simURL
+		return srv, nil
 	}
-	defer srv.stop(ctx)
-	srv.through = simURL
-	setup := append(service("").flags(), "rehearsal", "setup", "--sim="+simURL, "--scenario="+scenario)
+	setupArgs := append(service("").flags(), "rehearsal", "setup", "--sim="+simURL, "--scenario="+scenario)
 	if repository != "" {
 		if _, err := ref.ParseRepository(repository); err != nil {
 			return nil, err
 		}
-		setup = append(setup, "--repository="+repository)
+		setupArgs = append(setupArgs, "--repository="+repository)
 	}
 	if runBefore != "" {
-		setup = append(setup, "--run-before="+runBefore)
+		setupArgs = append(setupArgs, "--run-before="+runBefore)
 	}
-	ran, err := srv.run(ctx, nil, setup...)
-	if err != nil {
-		return nil, err
+	setup := func(ctx context.Context, srv *engineServer) (string, map[string]string, error) {
+		ran, err := srv.run(ctx, nil, setupArgs...)
+		if err != nil {
+			return "", nil, err
+		}
+		if ran.Code != 0 {
+			return "", nil, ran.failure("rehearsal setup")
+		}
+		var account struct{ Region, Repository string }
+		if err := json.Unmarshal([]byte(ran.Result), &account); err != nil {
+			return "", nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(ran.Stdout))
+		return account.Repository, map[string]string{"AWS_REGION": account.Region}, nil
 	}
-	if ran.Code != 0 {
-		return nil, ran.failure("rehearsal setup")
-	}
-	var account struct{ Region, Repository string }
-	if err := json.Unmarshal([]byte(ran.Result), &account); err != nil {
-		return nil, fmt.Errorf("reading the rehearsal's setup: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "Rehearsal: simulated time runs %d times faster than the wall clock; %s.\n", timeScale, strings.TrimSpace(ran.Stdout))
 
-	// The deploy's clock runs as fast as the simulator's, so that it
-	// polls, bakes and times out in simulated time.
+	// Ship starts the service and runs setup while it tests and builds
+	// the image. The deploy's clock runs as fast as the simulator's, so
+	// that it polls, bakes and times out in simulated time.
 	return r.ship(ctx, shipArgs{
-		repository: account.Repository, config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
+		config: configs, dockerfile: dockerfile, target: target, buildArg: buildArg,
 		testTarget: testTarget, testCommand: testCommand, testImage: testImage, container: container,
 		env: env, envfile: envfile, secretEnvfile: secretEnvfile, extStr: extStr, extCode: extCode,
 		desiredCount: -1, runBefore: runBefore,
-		rehearsal: &rehearsalServer{srv: srv, env: map[string]string{"AWS_REGION": account.Region}, flags: []string{"--time-scale=" + strconv.Itoa(timeScale)}},
+		rehearsal: &rehearsalServer{start: start, setup: setup, flags: []string{"--time-scale=" + strconv.Itoa(timeScale)}},
 	})
 }
 

@@ -49,14 +49,15 @@ type engineServer struct {
 // (a secret variable, sent as a bearer token) keeps other containers of
 // the session out and its instance unshared.
 func startServer(ctx context.Context, ctr *dagger.Container, args []string, command ...string) (*engineServer, error) {
-	var b [16]byte
+	var b, id [16]byte
 	rand.Read(b[:])
+	rand.Read(id[:]) // the secret's name, which traces show
 	token := hex.EncodeToString(b[:])
 	if len(command) == 0 {
 		command = []string{engineCLI, "serve", fmt.Sprintf("--addr=0.0.0.0:%d", serverPort)}
 	}
 	svc := ctr.
-		WithSecretVariable("ECS_PIPELINE_SERVE_TOKEN", dag.SetSecret("ecs-pipeline-serve-"+token[:12], token)).
+		WithSecretVariable("ECS_PIPELINE_SERVE_TOKEN", dag.SetSecret("ecs-pipeline-serve-"+hex.EncodeToString(id[:]), token)).
 		WithExposedPort(serverPort).
 		AsService(dagger.ContainerAsServiceOpts{Args: command})
 	svc, err := svc.Start(ctx)
@@ -94,13 +95,6 @@ func startingServer(ctx context.Context, start func(context.Context) (*engineSer
 	return p
 }
 
-// started returns a server that is up.
-func started(srv *engineServer) *pending {
-	p := &pending{done: make(chan struct{}), srv: srv}
-	close(p.done)
-	return p
-}
-
 // get waits for the server.
 func (p *pending) get(ctx context.Context) (*engineServer, error) {
 	select {
@@ -111,17 +105,25 @@ func (p *pending) get(ctx context.Context) (*engineServer, error) {
 	}
 }
 
-// upload stores f in the server and returns its path there.
-func (s *engineServer) upload(ctx context.Context, name string, f *dagger.File) (string, error) {
+// exportLocal exports f to a file of this function's container, for
+// upload; remove removes it.
+func exportLocal(ctx context.Context, f *dagger.File) (path string, remove func(), err error) {
 	dir, err := os.MkdirTemp("", "ecs-pipeline-upload-")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	defer os.RemoveAll(dir)
-	local := filepath.Join(dir, name)
-	if _, err := f.Export(ctx, local); err != nil {
-		return "", fmt.Errorf("reading %s: %w", name, err)
+	remove = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, "file")
+	if _, err := f.Export(ctx, path); err != nil {
+		remove()
+		return "", nil, err
 	}
+	return path, remove, nil
+}
+
+// upload stores the local file as name in the server and returns its
+// path there.
+func (s *engineServer) upload(ctx context.Context, name, local string) (string, error) {
 	body, err := os.Open(local)
 	if err != nil {
 		return "", err

@@ -142,28 +142,31 @@ type shipArgs struct {
 	timeout, runBefore      string
 	waitUntil               string
 	// rehearsal: the rehearsal's engine server, which runs the simulator
-	// too and has read the config and its definitions with these
-	// arguments already (its setup), so ship runs no dry run; nil starts
-	// an engine server for this call.
+	// too; nil starts an engine server for this call.
 	rehearsal *rehearsalServer
 }
 
-// rehearsalServer is a rehearsal's engine server and what its ship runs
-// with there.
+// rehearsalServer is how a rehearsal's ship gets its engine server ready.
 type rehearsalServer struct {
-	srv *engineServer
-	// env is the ship's environment over the server's (the region of the
-	// config, which setup read).
-	env map[string]string
+	// start starts the server (with the simulator beside it).
+	start func(context.Context) (*engineServer, error)
+	// setup runs on the started server beside the tests and the build,
+	// instead of the dry run (it reads the config and its definitions
+	// with ship's arguments), and returns the repository to push to and
+	// the ship's environment over the server's.
+	setup func(context.Context, *engineServer) (repository string, env map[string]string, err error)
 	// flags are global flags for the ship (--time-scale).
 	flags []string
 }
 
 // ship checks, builds, tests, publishes and deploys.
 func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error) {
-	repo, err := ref.ParseRepository(a.repository)
-	if err != nil {
-		return nil, err
+	var repo ref.Repository
+	if a.rehearsal == nil { // the rehearsal's setup tells it
+		var err error
+		if repo, err = ref.ParseRepository(a.repository); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkTimeout(a.timeout); err != nil {
 		return nil, err
@@ -182,7 +185,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	var global []string
 	var server *pending
 	if r := a.rehearsal; r != nil {
-		server, env, global = started(r.srv), r.env, r.flags
+		server, global = startingServer(ctx, r.start), r.flags
 	} else {
 		server = startingServer(ctx, func(ctx context.Context) (*engineServer, error) {
 			ctr, args, err := service("").container(ctx)
@@ -200,26 +203,33 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			srv.through = through
 			return srv, nil
 		})
-		defer func() {
-			if srv, err := server.get(ctx); err == nil {
-				srv.stop(ctx)
-			}
-		}()
 	}
+	defer func() {
+		if srv, err := server.get(ctx); err == nil {
+			srv.stop(ctx)
+		}
+	}()
 
 	// The dry run checks the definitions and the service with a stand-in
-	// for the image to come, while the image is tested and built (neither
-	// touches AWS); nothing is pushed until it has passed, and when it
-	// fails the build is cancelled and its error is the call's.
+	// for the image to come (in a rehearsal, setup reads them and sets up
+	// the simulator), while the image is tested and built (neither touches
+	// AWS); nothing is pushed until it has passed, and when it fails the
+	// build is cancelled and its error is the call's.
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
-	var tarball *dagger.File
+	var tarball string
 	var tags []string
-	err = beside(ctx, func(ctx context.Context) error {
-		if a.rehearsal != nil {
-			return nil
-		}
+	remove := func() {}
+	defer func() { remove() }()
+	err := beside(ctx, func(ctx context.Context) error {
 		srv, err := server.get(ctx)
 		if err != nil {
+			return err
+		}
+		if r := a.rehearsal; r != nil {
+			a.repository, env, err = r.setup(ctx, srv)
+			if err == nil {
+				repo, err = ref.ParseRepository(a.repository)
+			}
 			return err
 		}
 		r, err := srv.run(ctx, env, append(service(placeholder).flags(), flags.args()...)...)
@@ -230,9 +240,18 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			return r.failure("deploy")
 		}
 		return nil
-	}, func(ctx context.Context) (err error) {
-		tarball, tags, err = m.testAndBuild(ctx, a)
-		return err
+	}, func(ctx context.Context) error {
+		// The image goes to this function's disk while the server starts.
+		image, t, err := m.testAndBuild(ctx, a)
+		if err != nil {
+			return err
+		}
+		path, rm, err := exportLocal(ctx, image)
+		if err != nil {
+			return fmt.Errorf("exporting the image: %w", err)
+		}
+		tarball, tags, remove = path, t, rm
+		return nil
 	})
 	if err != nil {
 		return nil, err
