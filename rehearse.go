@@ -172,13 +172,12 @@ func (m *EcsPipeline) Rehearse(
 		return nil, err
 	}
 	start := func(ctx context.Context) (*engineServer, error) {
-		srv, err := startServer(ctx, r.withSimulator(ctr), args, "sh", "-c", fmt.Sprintf(
+		srv, err := r.startServer(ctx, r.withSimulator(ctr), args, "sh", "-c", fmt.Sprintf(
 			"%s -standin -addr 0.0.0.0:%d -account %s -time-scale %d & exec %s serve --addr=0.0.0.0:%d",
 			engineSim, rehearsalPort, rehearsalAccount, timeScale, engineCLI, serverPort))
 		if err != nil {
 			return nil, fmt.Errorf("starting the ECS simulator: %w", err)
 		}
-		srv.through = simURL
 		return srv, nil
 	}
 	setupArgs := append(service("").flags(), "rehearsal", "setup", "--sim="+simURL, "--scenario="+scenario)

@@ -44,11 +44,17 @@ type engineServer struct {
 }
 
 // startServer starts ctr (an engine container, set up as for an exec)
-// as the engine server and returns it once it answers; args are the
-// global flags every run gets. Each server is its own: a fresh token
-// (a secret variable, sent as a bearer token) keeps other containers of
-// the session out and its instance unshared.
-func startServer(ctx context.Context, ctr *dagger.Container, args []string, command ...string) (*engineServer, error) {
+// as the engine server, bound to the module's registry endpoint when it
+// has one (withRegistry), and returns it once it answers; args are the
+// global flags every run gets, command the service's command (ecs-pipeline
+// serve when none). Each server is its own: a fresh token (a secret
+// variable, sent as a bearer token) keeps other containers of the session
+// out and its instance unshared.
+func (m *EcsPipeline) startServer(ctx context.Context, ctr *dagger.Container, args []string, command ...string) (*engineServer, error) {
+	ctr, through, err := m.withRegistry(ctx, ctr)
+	if err != nil {
+		return nil, err
+	}
 	var b, id [16]byte
 	rand.Read(b[:])
 	rand.Read(id[:]) // the secret's name, which traces show
@@ -60,7 +66,7 @@ func startServer(ctx context.Context, ctr *dagger.Container, args []string, comm
 		WithSecretVariable("ECS_PIPELINE_SERVE_TOKEN", dag.SetSecret("ecs-pipeline-serve-"+hex.EncodeToString(id[:]), token)).
 		WithExposedPort(serverPort).
 		AsService(dagger.ContainerAsServiceOpts{Args: command})
-	svc, err := svc.Start(ctx)
+	svc, err = svc.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
@@ -68,7 +74,7 @@ func startServer(ctx context.Context, ctr *dagger.Container, args []string, comm
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
-	return &engineServer{svc: svc, url: url, token: token, args: args}, nil
+	return &engineServer{svc: svc, url: url, token: token, args: args, through: through}, nil
 }
 
 // stop stops the server, unless it has exited after its last run.

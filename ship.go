@@ -192,16 +192,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			if err != nil {
 				return nil, err
 			}
-			ctr, through, err := m.withRegistry(ctx, ctr)
-			if err != nil {
-				return nil, err
-			}
-			srv, err := startServer(ctx, ctr, args)
-			if err != nil {
-				return nil, err
-			}
-			srv.through = through
-			return srv, nil
+			return m.startServer(ctx, ctr, args)
 		})
 	}
 	defer func() {

@@ -408,18 +408,28 @@ type prepared struct {
 	clients *pipeline.AWS
 }
 
-// prepare loads the config and its AWS clients, and the wait options:
-// events stream to stderr as they happen.
-func (a *app) prepare(image string) (*prepared, pipeline.WaitOptions, error) {
+// waitOptions are the wait options the global flags give: events to
+// stderr as they happen, --timeout, and --time-scale's clock.
+func (a *app) waitOptions() (pipeline.WaitOptions, error) {
 	wait := pipeline.WaitOptions{Events: a.stderr, Timeout: a.cli.Timeout}
 	if a.cli.TimeScale != 1 {
 		if a.cli.TimeScale < 1 {
-			return nil, wait, fmt.Errorf("--time-scale %v: want 1 or more", a.cli.TimeScale)
+			return wait, fmt.Errorf("--time-scale %v: want 1 or more", a.cli.TimeScale)
 		}
 		wait.Clock = pipeline.NewScaledClock(a.cli.TimeScale)
 	}
 	if a.cli.Timeout < 0 {
-		return nil, wait, fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+		return wait, fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	}
+	return wait, nil
+}
+
+// prepare loads the config and its AWS clients, and the wait options:
+// events stream to stderr as they happen.
+func (a *app) prepare(image string) (*prepared, pipeline.WaitOptions, error) {
+	wait, err := a.waitOptions()
+	if err != nil {
+		return nil, wait, err
 	}
 	l, err := a.load(image)
 	if err != nil {

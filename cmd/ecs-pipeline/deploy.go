@@ -104,8 +104,8 @@ func (d *DeployCmd) run(a *app, published string) error {
 // controller, desired count, --wait-until against its strategy). ship
 // runs it before it pushes.
 func (d *DeployCmd) preflight(a *app) error {
-	if a.cli.Timeout < 0 {
-		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	if _, err := a.waitOptions(); err != nil {
+		return err
 	}
 	dry := func(c *pipeline.Config, ecs pipeline.DeployAPI, overrides map[string]string) error {
 		opts := d.options(overrides, pipeline.WaitOptions{})

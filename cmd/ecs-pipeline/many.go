@@ -35,9 +35,9 @@ type manyDeployResult struct {
 // loaded with the same flags and must share a region (one set of clients
 // deploys them all). published is as for run.
 func (d *DeployCmd) runMany(a *app, published string) error {
-	wait := pipeline.WaitOptions{Events: a.stderr, Timeout: a.cli.Timeout}
-	if a.cli.Timeout < 0 {
-		return fmt.Errorf("--timeout %s: want a positive duration such as 15m", a.cli.Timeout)
+	wait, err := a.waitOptions()
+	if err != nil {
+		return err
 	}
 	cfgs, overrides, err := d.loadMany(a)
 	if err != nil {

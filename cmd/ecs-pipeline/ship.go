@@ -11,8 +11,8 @@ import (
 // ShipCmd is publish then deploy in one run, for the module's ship: it
 // checks the deploy first (deploy's dry run, printing nothing: every
 // config loaded, rendered and validated and every service read and
-// checked, with a stand-in for the image in the repository), then pushes the OCI layout tarball as publish does
-// (same flags), then deploys the pushed repo:tag@sha256:digest as deploy
+// checked, with a stand-in for the image in the repository), then pushes
+// the OCI layout tarball as publish does (same flags), then deploys the pushed repo:tag@sha256:digest as deploy
 // does (same flags): as the IMAGE variable, what --image sets, or with
 // --publish-container NAME as that container's image, what
 // --container-image NAME=REF sets. A bad config fails before anything is
