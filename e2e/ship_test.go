@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +36,11 @@ type ecsStandIns struct {
 	scale float64 // simulated seconds per real one
 	ecs   *ecs.Client
 	reg   *registryserver.Registry
+	// front (host:port) serves the simulator and, under /v2/, the
+	// registry: one address for --endpoint and --registry-endpoint, so a
+	// dagger call starts one host tunnel for both, not two (the CLI starts
+	// each tunnel argument in turn, about 0.4 s each).
+	front string
 }
 
 // startECSStandIns starts them; opts come after the defaults (cluster
@@ -48,6 +56,7 @@ func startECSStandIns(t testing.TB, opts ...ecssim.Option) *ecsStandIns {
 		sim: ecssimtest.NewServer(t, append([]ecssim.Option{ecssim.WithUpstream(upstream), ecssim.WithCluster("prod"), ecssim.WithTimeScale(simTimeScale)}, opts...)...),
 		reg: registryserver.Start(t, "AWS", ecrToken(t, moto)),
 	}
+	s.front = front(t, s.sim.Simulator, s.reg)
 	if s.scale = simTimeScale; len(opts) > 0 {
 		s.scale = measureScale(s.sim.Simulator)
 	}
@@ -83,6 +92,27 @@ func startECSStandIns(t testing.TB, opts ...ecssim.Option) *ecsStandIns {
 	return s
 }
 
+// front serves sim, and the registry under /v2/, on one loopback address.
+// The registry sees the Host the client asked for, as behind a load
+// balancer.
+func front(t testing.TB, sim http.Handler, reg *registryserver.Registry) string {
+	t.Helper()
+	target := &url.URL{Scheme: "http", Host: reg.Host}
+	registry := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+			registry.ServeHTTP(w, r)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.Listener.Addr().String()
+}
+
 // awslogs sends a container's output to group, in streams
 // app/CONTAINER/TASK_ID.
 func awslogs(group string) *types.LogConfiguration {
@@ -92,9 +122,9 @@ func awslogs(group string) *types.LogConfiguration {
 }
 
 // args are the constructor arguments that send every AWS call to the
-// simulator.
+// simulator and every push to the registry, both through the front.
 func (s *ecsStandIns) args(source string) []string {
-	return append([]string{"--source", source, "--registry-endpoint", "tcp://" + s.reg.Host}, awsArgs(s.sim.URL)...)
+	return append([]string{"--source", source, "--registry-endpoint", "tcp://" + s.front}, awsArgs("http://"+s.front)...)
 }
 
 // service describes service hello.
@@ -269,7 +299,7 @@ func TestConsumerModuleShips(t *testing.T) {
 	r := daggerCallModule(t, filepath.Join(moduleRoot(t), "testdata", "consumer"), "ship-app",
 		"--source", app, "--repository", s.reg.Host+"/hello", "--region", "us-east-1",
 		"--aws-access-key-id", "env://E2E_AWS_ACCESS_KEY_ID", "--aws-secret-access-key", "env://E2E_AWS_SECRET_ACCESS_KEY",
-		"--endpoint", "tcp://"+strings.TrimPrefix(s.sim.URL, "http://"), "--registry-endpoint", "tcp://"+s.reg.Host)
+		"--endpoint", "tcp://"+s.front, "--registry-endpoint", "tcp://"+s.front)
 	if r.err != nil {
 		t.Fatalf("the consumer module's ship-app: %v\n%s", r.err, tail(r.all(), 40))
 	}
@@ -290,12 +320,28 @@ func TestConsumerModuleShips(t *testing.T) {
 // end from the service's previous ones, by ECS's timestamps, which a
 // faster simulated clock would put out of step with the wall clock.
 //
+// engine=pulled runs the engine image as a released module does, pulled
+// by reference (published to a registry on 127.0.0.1 first);
+// engine=source builds it from this source, as the module does until a
+// release pins one.
+//
 //	go test ./e2e -run '^$' -bench BenchmarkShip -benchtime 5x -v
 func BenchmarkShip(b *testing.B) {
+	reg := registryserver.StartOpen(b)
+	pushed := daggerCall(b, "engine", "publish", "--address", reg.Host+"/ecs-pipeline-engine:bench")
+	if pushed.err != nil {
+		b.Fatalf("engine publish: %v\n%s", pushed.err, tail(pushed.all(), 30))
+	}
+	b.Run("engine=pulled", func(b *testing.B) { benchShip(b, "--engine-image", pushed.out()) })
+	b.Run("engine=source", func(b *testing.B) { benchShip(b) })
+}
+
+// benchShip is BenchmarkShip with the constructor's engine arguments.
+func benchShip(b *testing.B, engine ...string) {
 	s := startECSStandIns(b, ecssim.WithTimeScale(1),
 		ecssim.WithDefaultBehavior(ecssim.Behavior{StartDelay: time.Second, HealthyAfter: time.Second, DrainDelay: time.Second}))
 	app := initApp(b)
-	ship := append(s.args(app), "ship", "--repository", s.reg.Host+"/hello", "outcome")
+	ship := append(append(engine, s.args(app)...), "ship", "--repository", s.reg.Host+"/hello", "outcome")
 	revision := 1
 	run := func() (wall, deploy time.Duration) {
 		before := len(s.sim.Requests())
