@@ -33,7 +33,7 @@ const (
 // engineSources is the source the engine image is built from
 // (internal/lint checks that it holds every package the two programs
 // import from this module).
-var engineSources = []string{"go.mod", "go.sum", "cmd/ecs-pipeline/**/*.go", "cmd/ecssim/**/*.go", "pipeline/**/*.go", "sim/**/*.go", "internal/ssmsession/**/*.go"}
+var engineSources = []string{"go.mod", "go.sum", "cmd/ecs-pipeline/**/*.go", "cmd/ecssim/**/*.go", "pipeline/**/*.go", "sim/**/*.go", "internal/serve/**/*.go", "internal/ssmsession/**/*.go"}
 
 // Engine returns the engine image built from this module's source: the
 // ecs-pipeline command (a drop-in for the ecspresso binary, and what every

@@ -196,7 +196,7 @@ func (m *EcsPipeline) Rehearse(
 			return "", nil, err
 		}
 		if ran.Code != 0 {
-			return "", nil, ran.failure("rehearsal setup")
+			return "", nil, ran.Failure("rehearsal setup")
 		}
 		var account struct{ Region, Repository string }
 		if err := json.Unmarshal([]byte(ran.Result), &account); err != nil {

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ecs-pipeline/ecs-pipeline/internal/dagger"
+	"github.com/ecs-pipeline/ecs-pipeline/internal/serve"
 )
 
 // serverPort is where the engine serves runs (ecs-pipeline serve) inside
@@ -30,9 +27,8 @@ const serverPort = 8081
 // stop). Its output streams to this function's own output as it is
 // written.
 type engineServer struct {
-	svc   *dagger.Service
-	url   string
-	token string
+	svc    *dagger.Service
+	client *serve.Client
 	// args come before every command line: the global flags the
 	// container was made for (such as --endpoint-url).
 	args []string
@@ -62,20 +58,33 @@ func (m *EcsPipeline) startServer(ctx context.Context, ctr *dagger.Container, ar
 	if len(command) == 0 {
 		command = []string{engineCLI, "serve", fmt.Sprintf("--addr=0.0.0.0:%d", serverPort)}
 	}
+	// Dagger's health check polls the port on a backoff from 0.1 s;
+	// Await polls it more often, so the first run goes out as soon as
+	// the server listens.
 	svc := ctr.
-		WithSecretVariable("ECS_PIPELINE_SERVE_TOKEN", dag.SetSecret("ecs-pipeline-serve-"+hex.EncodeToString(id[:]), token)).
-		WithExposedPort(serverPort).
+		WithSecretVariable(serve.TokenEnv, dag.SetSecret("ecs-pipeline-serve-"+hex.EncodeToString(id[:]), token)).
+		WithExposedPort(serverPort, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true}).
 		AsService(dagger.ContainerAsServiceOpts{Args: command})
 	svc, err = svc.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
-	url, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: serverPort, Scheme: "http"})
+	endpoint, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: serverPort, Scheme: "http"})
 	if err != nil {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
-	return &engineServer{svc: svc, url: url, token: token, args: args, through: through}, nil
+	s := &engineServer{svc: svc, client: &serve.Client{URL: endpoint, Token: token}, args: args, through: through}
+	if err := s.client.Await(ctx, serverStartTimeout); err != nil {
+		s.stop(ctx)
+		return nil, fmt.Errorf("starting the engine: %w", err)
+	}
+	return s, nil
 }
+
+// serverStartTimeout bounds the wait for a started server to listen: its
+// container runs by then, and a cold engine pages its binary in within
+// seconds.
+const serverStartTimeout = time.Minute
 
 // stop stops the server, unless it has exited after its last run.
 func (s *engineServer) stop(ctx context.Context) {
@@ -135,41 +144,13 @@ func (s *engineServer) upload(ctx context.Context, name, local string) (string, 
 		return "", err
 	}
 	defer body.Close()
-	resp, err := s.do(ctx, http.MethodPut, "/files/"+name, body)
-	if err != nil {
-		return "", fmt.Errorf("sending %s to the engine: %w", name, err)
-	}
-	defer resp.Body.Close()
-	var put struct{ Path string }
-	if err := json.NewDecoder(resp.Body).Decode(&put); err != nil || put.Path == "" {
-		return "", fmt.Errorf("sending %s to the engine: no path in its answer (%v)", name, err)
-	}
-	return put.Path, nil
+	return s.client.Upload(ctx, name, body)
 }
 
-func (s *engineServer) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return resp, nil
-}
-
-// served is a finished run: what it printed on stdout, its --result, its
-// error message (empty on success) and exit code.
+// served is a finished run and what it printed on stdout.
 type served struct {
-	Stdout, Result, Error string
-	Code                  int
+	*serve.Ran
+	Stdout string
 }
 
 // run runs the engine's command line (after the server's global flags)
@@ -190,52 +171,11 @@ func (s *engineServer) runLast(ctx context.Context, env map[string]string, args 
 }
 
 func (s *engineServer) send(ctx context.Context, last bool, env map[string]string, args []string) (*served, error) {
-	body, err := json.Marshal(map[string]any{"args": append(append([]string{}, s.args...), args...), "env": env, "last": last})
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.do(ctx, http.MethodPost, "/run", bytes.NewReader(body))
+	var stdout strings.Builder
+	req := serve.Request{Args: append(append([]string{}, s.args...), args...), Env: env, Last: last}
+	ran, err := s.client.Run(ctx, req, io.MultiWriter(&stdout, os.Stderr), os.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("running ecs-pipeline %s: %w", args[0], err)
 	}
-	defer resp.Body.Close()
-	var out served
-	var stdout strings.Builder
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
-		var f struct {
-			Stdout, Stderr string
-			Exit           *int
-			Result, Error  *string
-		}
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			return nil, fmt.Errorf("running ecs-pipeline %s: reading its output: %w", args[0], err)
-		}
-		stdout.WriteString(f.Stdout)
-		os.Stderr.WriteString(f.Stdout + f.Stderr)
-		if f.Exit != nil {
-			out.Code, out.Stdout = *f.Exit, stdout.String()
-			if f.Result != nil {
-				out.Result = *f.Result
-			}
-			if f.Error != nil {
-				out.Error = strings.TrimRight(*f.Error, "\n")
-			}
-			return &out, nil
-		}
-	}
-	err = sc.Err()
-	if err == nil {
-		err = errors.New("the engine ended the run without an exit code")
-	}
-	return nil, fmt.Errorf("running ecs-pipeline %s: %w", args[0], err)
-}
-
-// failure is the error of a run that exited with a code other than 0.
-func (r *served) failure(command string) error {
-	if r.Error != "" {
-		return errors.New(r.Error)
-	}
-	return fmt.Errorf("ecs-pipeline %s exited with %d", command, r.Code)
+	return &served{Ran: ran, Stdout: stdout.String()}, nil
 }

@@ -228,7 +228,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			return err
 		}
 		if r.Code != 0 {
-			return r.failure("deploy")
+			return r.Failure("deploy")
 		}
 		return nil
 	}, func(ctx context.Context) error {
@@ -280,7 +280,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 		fmt.Fprintf(os.Stderr, "published %s\n", d.Image)
 	}
 	if r.Code != 0 {
-		return nil, r.failure("ship")
+		return nil, r.Failure("ship")
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("reading the deploy's result: %w", rerr)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/serve"
 )
 
 // ServeCmd runs command lines sent over HTTP, for the Dagger module: its
@@ -25,16 +27,8 @@ import (
 // program's own command line, run in-process with this process's
 // environment; its stdout and stderr stream back as they are written.
 //
-// The protocol (all requests carry "Authorization: Bearer TOKEN", the
-// token read from ECS_PIPELINE_SERVE_TOKEN):
-//
-//	PUT /files/NAME       stores the body as a file and answers {"path": P}
-//	POST /run             {"args": [...], "env": {NAME: VALUE}, "last":
-//	                      BOOL} runs args (env overrides the process's)
-//	                      and answers with newline-delimited JSON:
-//	                      {"stdout": TEXT} and {"stderr": TEXT} as
-//	                      written, then {"exit": CODE, "result": --result's
-//	                      content, "error": --error-file's content}.
+// The protocol, its types and the module's client are package
+// internal/serve's.
 //
 // A client that goes away cancels its run. The server exits after
 // answering a run marked last (so that its client need not wait for the
@@ -45,30 +39,10 @@ type ServeCmd struct {
 	IdleTimeout time.Duration `default:"10m" help:"Exit after this long with no run in flight."`
 }
 
-// serveTokenEnv names the variable holding the bearer token.
-const serveTokenEnv = "ECS_PIPELINE_SERVE_TOKEN"
-
-// runRequest is POST /run's body.
-type runRequest struct {
-	Args []string          `json:"args"`
-	Env  map[string]string `json:"env"`
-	// Last asks the server to exit once this run is answered.
-	Last bool `json:"last"`
-}
-
-// runFrame is one line of POST /run's answer.
-type runFrame struct {
-	Stdout string  `json:"stdout,omitempty"`
-	Stderr string  `json:"stderr,omitempty"`
-	Exit   *int    `json:"exit,omitempty"`
-	Result *string `json:"result,omitempty"`
-	Error  *string `json:"error,omitempty"`
-}
-
 func (s *ServeCmd) Run(a *app) error {
-	token, _ := a.lookup(serveTokenEnv)
+	token, _ := a.lookup(serve.TokenEnv)
 	if token == "" {
-		return fmt.Errorf("serve: set %s to the token clients send", serveTokenEnv)
+		return fmt.Errorf("serve: set %s to the token clients send", serve.TokenEnv)
 	}
 	files, err := os.MkdirTemp("", "ecs-pipeline-serve-")
 	if err != nil {
@@ -146,7 +120,7 @@ func (s *server) put(w http.ResponseWriter, r *http.Request, name string) {
 
 // run runs one command line and streams its output.
 func (s *server) run(w http.ResponseWriter, r *http.Request) {
-	var req runRequest
+	var req serve.Request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Args) == 0 {
 		http.Error(w, fmt.Sprintf("want {\"args\": [...]}: %v", err), http.StatusBadRequest)
 		return
@@ -172,7 +146,7 @@ func (s *server) run(w http.ResponseWriter, r *http.Request) {
 		out.flush = f.Flush
 	}
 	code := run(r.Context(), args, lookup, frameStream{out, false}, frameStream{out, true})
-	end := runFrame{Exit: &code}
+	end := serve.Frame{Exit: &code}
 	if b, err := os.ReadFile(resultFile); err == nil {
 		end.Result = ptr(string(b))
 	}
@@ -194,7 +168,7 @@ type frameWriter struct {
 	flush func()
 }
 
-func (f *frameWriter) send(fr runFrame) {
+func (f *frameWriter) send(fr serve.Frame) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.enc.Encode(fr) == nil {
@@ -210,9 +184,9 @@ type frameStream struct {
 
 func (s frameStream) Write(p []byte) (int, error) {
 	if s.stderr {
-		s.f.send(runFrame{Stderr: string(p)})
+		s.f.send(serve.Frame{Stderr: string(p)})
 	} else {
-		s.f.send(runFrame{Stdout: string(p)})
+		s.f.send(serve.Frame{Stdout: string(p)})
 	}
 	return len(p), nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-pipeline/ecs-pipeline/internal/serve"
 )
 
 const serveToken = "serve-test-token"
@@ -42,38 +44,21 @@ func serveRequest(t *testing.T, method, url, auth string, body []byte) *http.Res
 	return resp
 }
 
-// served is a run's answer, its frames put together.
+// served is a run's answer through the module's client.
 type served struct {
 	stdout, stderr string
-	frames         int
-	end            runFrame
+	*serve.Ran
 }
 
-func serveRun(t *testing.T, url string, req runRequest) served {
+func serveRun(t *testing.T, url string, req serve.Request) served {
 	t.Helper()
-	body, _ := json.Marshal(req)
-	resp := serveRequest(t, "POST", url+"/run", "Bearer "+serveToken, body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("POST /run: %s", resp.Status)
+	var stdout, stderr strings.Builder
+	c := &serve.Client{URL: url, Token: serveToken}
+	ran, err := c.Run(t.Context(), req, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("POST /run: %v\n%s%s", err, stdout.String(), stderr.String())
 	}
-	var s served
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		var f runFrame
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("frame %q: %v", sc.Text(), err)
-		}
-		s.frames++
-		s.stdout += f.Stdout
-		s.stderr += f.Stderr
-		if f.Exit != nil {
-			s.end = f
-		}
-	}
-	if s.end.Exit == nil {
-		t.Fatalf("no exit frame after %d frames:\n%s%s", s.frames, s.stdout, s.stderr)
-	}
-	return s
+	return served{stdout.String(), stderr.String(), ran}
 }
 
 // TestServeRunsPushesWithUploadedLayout uploads a layout, then publishes
@@ -90,33 +75,32 @@ func TestServeRunsPushesWithUploadedLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := serveRequest(t, "PUT", url+"/files/image.tar", "Bearer "+serveToken, layout)
-	var put struct{ Path string }
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&put) != nil {
-		t.Fatalf("PUT /files/image.tar: %s", resp.Status)
+	path, err := (&serve.Client{URL: url, Token: serveToken}).Upload(t.Context(), "image.tar", bytes.NewReader(layout))
+	if err != nil {
+		t.Fatalf("PUT /files/image.tar: %v", err)
 	}
-	if b, err := os.ReadFile(put.Path); err != nil || !bytes.Equal(b, layout) {
-		t.Fatalf("stored %s: %d bytes, %v; want the %d uploaded", put.Path, len(b), err, len(layout))
+	if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, layout) {
+		t.Fatalf("stored %s: %d bytes, %v; want the %d uploaded", path, len(b), err, len(layout))
 	}
 
 	repo := "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"
-	got := serveRun(t, url, runRequest{
-		Args: []string{"publish", "--layout", put.Path, "--repository", repo, "--tag", "v1", "--through", s.URL},
+	got := serveRun(t, url, serve.Request{
+		Args: []string{"publish", "--layout", path, "--repository", repo, "--tag", "v1", "--through", s.URL},
 		Env:  map[string]string{"AWS_ENDPOINT_URL": s.URL, "AWS_REGION": "us-east-1"},
 	})
-	if *got.end.Exit != 0 {
-		t.Fatalf("exit %d: %s", *got.end.Exit, got.stderr)
+	if got.Code != 0 {
+		t.Fatalf("exit %d: %s", got.Code, got.stderr)
 	}
 	pinned := regexp.MustCompile(`^` + regexp.QuoteMeta(repo) + `:v1@sha256:[0-9a-f]{64}$`)
 	if !pinned.MatchString(strings.TrimSpace(got.stdout)) || !strings.Contains(got.stderr, "pushed "+strings.TrimSpace(got.stdout)) {
 		t.Fatalf("stdout %q, stderr %q", got.stdout, got.stderr)
 	}
 	var res publishResult
-	if got.end.Result == nil || json.Unmarshal([]byte(*got.end.Result), &res) != nil || res.Image != strings.TrimSpace(got.stdout) {
-		t.Fatalf("result %v, want the pushed image", got.end.Result)
+	if json.Unmarshal([]byte(got.Result), &res) != nil || res.Image != strings.TrimSpace(got.stdout) {
+		t.Fatalf("result %q, want the pushed image", got.Result)
 	}
-	if got.end.Error != nil {
-		t.Errorf("error %q after a success", *got.end.Error)
+	if got.Error != "" {
+		t.Errorf("error %q after a success", got.Error)
 	}
 }
 
@@ -126,11 +110,11 @@ func TestServeRunFailure(t *testing.T) {
 	project(t, map[string]string{"ecs-task-def.json": "{\n  \"family\": \"web\",\n  oops\n}\n"})
 	url := newServer(t, map[string]string{})
 	for range 2 {
-		got := serveRun(t, url, runRequest{Args: []string{"render", "taskdef"}})
-		if *got.end.Exit != 1 || got.end.Error == nil || !strings.Contains(*got.end.Error, "ecs-task-def.json") || got.end.Result != nil {
-			t.Fatalf("end %+v, want exit 1 naming ecs-task-def.json", got.end)
+		got := serveRun(t, url, serve.Request{Args: []string{"render", "taskdef"}})
+		if got.Code != 1 || !strings.Contains(got.Error, "ecs-task-def.json") || got.Result != "" {
+			t.Fatalf("end %+v, want exit 1 naming ecs-task-def.json", got.Ran)
 		}
-		if !strings.Contains(got.stderr, "Error: "+*got.end.Error) {
+		if !strings.Contains(got.stderr, "Error: "+got.Error) {
 			t.Errorf("stderr %q lacks the error", got.stderr)
 		}
 	}
@@ -161,8 +145,8 @@ func TestServeRefuses(t *testing.T) {
 func TestServeNeedsToken(t *testing.T) {
 	r := cli(t, map[string]string{}, "serve", "--addr", "127.0.0.1:0")
 	wantCode(t, r, 1)
-	if !strings.Contains(r.stderr, serveTokenEnv) {
-		t.Fatalf("stderr %q does not name %s", r.stderr, serveTokenEnv)
+	if !strings.Contains(r.stderr, serve.TokenEnv) {
+		t.Fatalf("stderr %q does not name %s", r.stderr, serve.TokenEnv)
 	}
 }
 
@@ -173,7 +157,7 @@ func TestServeExitsWhenIdle(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		var stdout, stderr bytes.Buffer
-		lookup := func(k string) (string, bool) { return serveToken, k == serveTokenEnv }
+		lookup := func(k string) (string, bool) { return serveToken, k == serve.TokenEnv }
 		code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--idle-timeout", "200ms"}, lookup, &stdout, &stderr)
 		done <- result{code, stdout.String(), stderr.String()}
 	}()
@@ -196,7 +180,7 @@ func TestServeExitsAfterLastRun(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		lookup := func(k string) (string, bool) { return serveToken, k == serveTokenEnv }
+		lookup := func(k string) (string, bool) { return serveToken, k == serve.TokenEnv }
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, lookup, io.Discard, pw)
 		pw.Close()
 	}()
@@ -206,9 +190,9 @@ func TestServeExitsAfterLastRun(t *testing.T) {
 		t.Fatalf("serve printed %q: %v", line, err)
 	}
 	go io.Copy(io.Discard, pr)
-	got := serveRun(t, "http://"+addr, runRequest{Args: []string{"version"}, Last: true})
-	if *got.end.Exit != 0 || strings.TrimSpace(got.stdout) == "" {
-		t.Fatalf("version: exit %d, stdout %q", *got.end.Exit, got.stdout)
+	got := serveRun(t, "http://"+addr, serve.Request{Args: []string{"version"}, Last: true})
+	if got.Code != 0 || strings.TrimSpace(got.stdout) == "" {
+		t.Fatalf("version: exit %d, stdout %q", got.Code, got.stdout)
 	}
 	select {
 	case code := <-done:
