@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,6 +269,8 @@ type renderer struct {
 	awsOpts AWSOptions
 	aws     *AWS
 	awsErr  error
+	// given are the clients LoadConfig was given, if any.
+	given *AWS
 
 	mu         sync.Mutex
 	ssmCache   map[string]*ssm.GetParameterOutput
@@ -294,7 +297,7 @@ var defaultPlugins = []string{"ssm", "secretsmanager"}
 
 func newRenderer(env func(string) (string, bool), extStr, extCode map[string]string, a *AWS) *renderer {
 	r := &renderer{
-		env: env, extStr: extStr, extCode: extCode, aws: a,
+		env: env, extStr: extStr, extCode: extCode, aws: a, given: a,
 		ssmCache:   map[string]*ssm.GetParameterOutput{},
 		secretARNs: map[string]string{},
 		cfnStacks:  map[string]map[string]string{},
@@ -856,10 +859,11 @@ func (r *renderer) readTFState(ctx context.Context, dir string, cfg map[string]a
 	return st, "", err
 }
 
-// readTFStateAt reads the state and returns where it looked.
+// readTFStateAt reads the state (once per process, states.read) and
+// returns where it looked.
 func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string]any) (*tfstate.TFState, string, error) {
 	if r.tfstateFile != "" {
-		st, err := tfstate.ReadFile(ctx, r.tfstateFile)
+		st, err := states.readFile(ctx, r.tfstateFile)
 		if err != nil {
 			return nil, r.tfstateFile, fmt.Errorf("reading tfstate %s: %w", r.tfstateFile, err)
 		}
@@ -873,7 +877,7 @@ func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string
 		if !filepath.IsAbs(loc) {
 			loc = filepath.Join(dir, loc)
 		}
-		st, err := tfstate.ReadFile(ctx, loc)
+		st, err := states.readFile(ctx, loc)
 		if err != nil {
 			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 		}
@@ -888,16 +892,18 @@ func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string
 		return nil, "", fmt.Errorf("config.url: want a string, not %s", jsonKind(v))
 	}
 	if bucket, key, ok := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/"); ok && strings.HasPrefix(loc, "s3://") {
-		a, err := r.clients(ctx)
-		if err != nil {
-			return nil, loc, err
-		}
-		out, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-		if err != nil {
-			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
-		}
-		defer out.Body.Close()
-		st, err := tfstate.Read(ctx, out.Body)
+		st, err := states.read(r.s3StateKey(loc), func() (*tfstate.TFState, error) {
+			a, err := r.clients(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+			if err != nil {
+				return nil, err
+			}
+			defer out.Body.Close()
+			return tfstate.Read(ctx, out.Body)
+		})
 		if err != nil {
 			return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 		}
@@ -906,9 +912,81 @@ func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string
 	if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
 		loc = filepath.Join(dir, loc)
 	}
-	st, err := tfstate.ReadURL(ctx, loc)
+	st, err := states.read(loc, func() (*tfstate.TFState, error) { return tfstate.ReadURL(ctx, loc) })
 	if err != nil {
 		return nil, loc, fmt.Errorf("reading tfstate %s: %w", loc, err)
 	}
 	return st, loc, nil
+}
+
+// s3StateKey names an S3 state in states: its URL, and the endpoint,
+// region and access key it is read with (or, for clients given to
+// LoadConfig, those clients).
+func (r *renderer) s3StateKey(loc string) string {
+	if r.given != nil {
+		return fmt.Sprintf("%s\x00%p", loc, r.given)
+	}
+	o := r.awsOpts
+	return strings.Join([]string{loc, o.EndpointURL, cmp.Or(o.Region, r.region), o.AccessKeyID}, "\x00")
+}
+
+// states are the Terraform states this process has read, by location,
+// each read once: ship checks its config, then deploys with the pushed
+// image, loading the config twice (the engine server runs a module
+// call's dry run and ship in one process), and the configs of a deploy
+// of several services often read one state. A local file is read again
+// once its size or modification time changes; a remote state is read
+// once per process, as within one ecspresso run.
+var states stateCache
+
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]*stateRead
+}
+
+// stateRead is a state being read, or read: done is closed once st and
+// err are set.
+type stateRead struct {
+	done chan struct{}
+	st   *tfstate.TFState
+	err  error
+}
+
+// read returns the state at key, calling fetch the first time; a failed
+// read is not kept, so the next one tries again.
+func (c *stateCache) read(key string, fetch func() (*tfstate.TFState, error)) (*tfstate.TFState, error) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*stateRead{}
+	}
+	if e, ok := c.m[key]; ok {
+		c.mu.Unlock()
+		<-e.done
+		if e.err == nil {
+			return e.st, nil
+		}
+		return c.read(key, fetch) // the read it waited for failed
+	}
+	e := &stateRead{done: make(chan struct{})}
+	c.m[key] = e
+	c.mu.Unlock()
+
+	e.st, e.err = fetch()
+	if e.err != nil {
+		c.mu.Lock()
+		delete(c.m, key)
+		c.mu.Unlock()
+	}
+	close(e.done)
+	return e.st, e.err
+}
+
+// readFile reads the local state at path, again once it has changed.
+func (c *stateCache) readFile(ctx context.Context, path string) (*tfstate.TFState, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	return c.read(key, func() (*tfstate.TFState, error) { return tfstate.ReadFile(ctx, path) })
 }
