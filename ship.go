@@ -205,12 +205,15 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	// for the image to come (in a rehearsal, setup reads them and sets up
 	// the simulator), while the image is tested and built (neither touches
 	// AWS); nothing is pushed until it has passed, and when it fails the
-	// build is cancelled and its error is the call's.
+	// build is cancelled and its error is the call's. An image ready
+	// before the server (a rerun, its build cached) needs no dry run of
+	// its own: the engine's ship makes the same checks before it pushes.
 	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	var tarball string
 	var tags []string
 	remove := func() {}
 	defer func() { remove() }()
+	built := make(chan struct{})
 	err := beside(ctx, func(ctx context.Context) error {
 		srv, err := server.get(ctx)
 		if err != nil {
@@ -222,6 +225,11 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 				repo, err = ref.ParseRepository(a.repository)
 			}
 			return err
+		}
+		select {
+		case <-built:
+			return nil
+		default:
 		}
 		r, err := srv.run(ctx, env, append(service(placeholder).flags(), flags.args()...)...)
 		if err != nil {
@@ -242,6 +250,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			return fmt.Errorf("exporting the image: %w", err)
 		}
 		tarball, tags, remove = path, t, rm
+		close(built)
 		return nil
 	})
 	if err != nil {
