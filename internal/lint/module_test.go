@@ -173,3 +173,41 @@ func TestEngineImportsNoTestHelpers(t *testing.T) {
 		}
 	}
 }
+
+// The module loads like a small one: its own package (the repository's
+// root) compiles none of the engine's heavy dependencies and none of the
+// engine, simulator or test helpers, which run in the engine image or in
+// tests instead.
+func TestModuleImportsNoEngine(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/ecs-pipeline/ecs-pipeline/internal/dagger") {
+		t.Fatalf("go list -deps . lists %d packages, not the module's (no Dagger API among them)", len(deps))
+	}
+	forbidden := []string{
+		"github.com/aws/", "github.com/fujiwara/tfstate-lookup", "github.com/google/go-jsonnet",
+		"github.com/google/go-containerregistry/pkg/v1", "github.com/google/go-containerregistry/pkg/remote",
+		"github.com/ecs-pipeline/ecs-pipeline/cmd/", "github.com/ecs-pipeline/ecs-pipeline/sim/",
+		"github.com/ecs-pipeline/ecs-pipeline/internal/motoserver", "github.com/ecs-pipeline/ecs-pipeline/internal/registryserver",
+		"github.com/ecs-pipeline/ecs-pipeline/internal/testserver", "testing",
+	}
+	for _, dep := range deps {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, strings.TrimSuffix(f, "/")+"/") {
+				t.Errorf("the module's package compiles %s", dep)
+			}
+		}
+	}
+	// pipeline/ itself is the engine's library; only the two small
+	// packages the module shares with it may come in.
+	for _, dep := range deps {
+		if rest, ok := strings.CutPrefix(dep, "github.com/ecs-pipeline/ecs-pipeline/pipeline"); ok && rest != "/ref" && rest != "/starter" {
+			t.Errorf("the module's package compiles %s", dep)
+		}
+	}
+}
