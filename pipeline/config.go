@@ -391,10 +391,10 @@ func checkNames(cluster, service string) error {
 	if strings.HasPrefix(cluster, "arn:") {
 		_, name, _ = strings.Cut(cluster, ":cluster/")
 	}
-	if !ref.ECSName.MatchString(name) {
+	if !ref.ECSName(name) {
 		return fmt.Errorf("cluster: %q is not a cluster name or ARN: want up to 255 letters, digits, '-' and '_'", cluster)
 	}
-	if service != "" && !ref.ECSName.MatchString(service) {
+	if service != "" && !ref.ECSName(service) {
 		return fmt.Errorf("service: %q is not a service name: want up to 255 letters, digits, '-' and '_'", service)
 	}
 	return nil

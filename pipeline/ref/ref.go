@@ -48,8 +48,15 @@ func ParseRepository(s string) (Repository, error) {
 	return r, nil
 }
 
-// ECSName matches a cluster, service or task definition family name.
-var ECSName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+// ECSName reports whether name is a valid cluster, service or task
+// definition family name: 1 to 255 letters, digits, '_' and '-'. (The
+// regular expression [A-Za-z0-9_-]{1,255} would compile 255 copies of its
+// class at every start of every program that imports this package.)
+func ECSName(name string) bool {
+	return len(name) >= 1 && len(name) <= 255 && ecsNameChars.MatchString(name)
+}
+
+var ecsNameChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // AWSRegion matches a region name such as ap-northeast-1.
 var AWSRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)

@@ -8,10 +8,23 @@ import (
 	"strings"
 )
 
-// validTag is the tag grammar of the OCI distribution spec.
-var validTag = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+// validTag reports whether tag follows the OCI distribution spec's tag
+// grammar, [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}, checked as a class and a
+// length: bounded repeats compile a copy of their class per repeat, at
+// every start of every program importing this package.
+func validTag(tag string) bool {
+	return len(tag) <= 128 && tagChars.MatchString(tag)
+}
 
-var commitID = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`) // SHA-1 or SHA-256 object names
+var tagChars = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]*$`)
+
+// isCommitID reports whether s is a git object name: 40 (SHA-1) or 64
+// (SHA-256) lowercase hex digits.
+func isCommitID(s string) bool {
+	return (len(s) == 40 || len(s) == 64) && hexDigits.MatchString(s)
+}
+
+var hexDigits = regexp.MustCompile(`^[0-9a-f]+$`)
 
 // GitCommit returns the commit checked out in a git directory, reading its
 // files through readFile (paths such as "HEAD", relative to .git). It
@@ -25,11 +38,11 @@ func GitCommit(readFile func(path string) ([]byte, error)) (commit string, ok bo
 	line := strings.TrimSpace(string(head))
 	ref, symbolic := strings.CutPrefix(line, "ref: ")
 	if !symbolic {
-		return line, commitID.MatchString(line)
+		return line, isCommitID(line)
 	}
 	if loose, err := readFile(ref); err == nil {
 		c := strings.TrimSpace(string(loose))
-		return c, commitID.MatchString(c)
+		return c, isCommitID(c)
 	}
 	packed, err := readFile("packed-refs")
 	if err != nil {
@@ -38,7 +51,7 @@ func GitCommit(readFile func(path string) ([]byte, error)) (commit string, ok bo
 	sc := bufio.NewScanner(bytes.NewReader(packed))
 	for sc.Scan() {
 		c, r, _ := strings.Cut(sc.Text(), " ")
-		if r == ref && commitID.MatchString(c) {
+		if r == ref && isCommitID(c) {
 			return c, true
 		}
 	}
@@ -61,7 +74,7 @@ func DefaultTag(commit, sourceDigest string) string {
 
 // ValidateTag reports a tag that a registry would refuse.
 func ValidateTag(tag string) error {
-	if !validTag.MatchString(tag) {
+	if !validTag(tag) {
 		return fmt.Errorf("tag %q: want up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", tag)
 	}
 	return nil

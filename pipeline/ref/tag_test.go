@@ -2,6 +2,7 @@ package ref
 
 import (
 	"io/fs"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -56,6 +57,22 @@ func TestValidateTag(t *testing.T) {
 	for _, bad := range []string{"", "-x", ".x", "has space", "a/b", "x:y", string(make([]byte, 129))} {
 		if err := ValidateTag(bad); err == nil {
 			t.Errorf("ValidateTag(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+// TestLengthBounds: the bounds the grammars give, at their edges.
+func TestLengthBounds(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a", n) }
+	if ValidateTag(a(128)) != nil || ValidateTag(a(129)) == nil {
+		t.Errorf("ValidateTag: 128 characters want ok, 129 an error")
+	}
+	if !ECSName("a") || !ECSName(a(255)) || ECSName("") || ECSName(a(256)) || ECSName("a.b") {
+		t.Errorf("ECSName: want 1 to 255 of [A-Za-z0-9_-]")
+	}
+	for s, want := range map[string]bool{a(40): true, a(64): true, a(39): false, a(41): false, a(63): false, a(65): false, strings.ToUpper(a(40)): false, "g" + a(39): false} {
+		if isCommitID(s) != want {
+			t.Errorf("isCommitID(%d characters %q...) = %v", len(s), s[:2], !want)
 		}
 	}
 }

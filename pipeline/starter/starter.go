@@ -37,10 +37,10 @@ func (o Options) check() error {
 			return fmt.Errorf("starter kit: --%s is required", f.name)
 		}
 	}
-	if !ref.ECSName.MatchString(o.Cluster) {
+	if !ref.ECSName(o.Cluster) {
 		return fmt.Errorf("starter kit: --cluster %q: want up to 255 letters, digits, '-' and '_'", o.Cluster)
 	}
-	if !ref.ECSName.MatchString(o.Service) {
+	if !ref.ECSName(o.Service) {
 		return fmt.Errorf("starter kit: --service %q: want up to 255 letters, digits, '-' and '_'", o.Service)
 	}
 	if !ref.AWSRegion.MatchString(o.Region) {
