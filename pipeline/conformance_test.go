@@ -168,15 +168,7 @@ func TestTFStateFileReplacesTheBackend(t *testing.T) {
 	write(t, dir, "local.tfstate", string(state))
 	opts := pipeline.LoadConfigOptions{Dir: dir, TFStateFile: filepath.Join(dir, "local.tfstate"),
 		AWSOptions: pipeline.AWSOptions{EndpointURL: "http://127.0.0.1:1", AccessKeyID: "x", SecretAccessKey: "x"}}
-	cfg, err := pipeline.LoadConfig(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := cfg.RenderTaskDefinition(ctx, pipeline.RenderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := d.Body["taskRoleArn"].(string); !strings.HasPrefix(got, "arn:aws:iam::") {
+	if got := roleARN(t, opts); !strings.HasPrefix(got, "arn:aws:iam::") {
 		t.Fatalf("taskRoleArn = %q, want the role from the local state", got)
 	}
 	// Without it, the same config goes to S3, and fails there.

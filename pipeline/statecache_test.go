@@ -14,7 +14,7 @@ import (
 	"github.com/ecs-pipeline/ecs-pipeline/pipeline"
 )
 
-// roleARN renders the config in dir and returns the task role its
+// roleARN loads and renders the config opts name and returns the task role its
 // tfstate lookup gives.
 func roleARN(t *testing.T, opts pipeline.LoadConfigOptions) string {
 	t.Helper()
