@@ -208,7 +208,6 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 	// build is cancelled and its error is the call's. An image ready
 	// before the server (a rerun, its build cached) needs no dry run of
 	// its own: the engine's ship makes the same checks before it pushes.
-	placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 	var tarball string
 	var tags []string
 	remove := func() {}
@@ -231,6 +230,7 @@ func (m *EcsPipeline) ship(ctx context.Context, a shipArgs) (*Deployment, error)
 			return nil
 		default:
 		}
+		placeholder := repo.String() + "@sha256:" + strings.Repeat("0", 64)
 		r, err := srv.run(ctx, env, append(service(placeholder).flags(), flags.args()...)...)
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 	"github.com/fujiwara/tfstate-lookup/tfstate"
 	"github.com/google/go-jsonnet"
 	"github.com/google/go-jsonnet/ast"
+	"golang.org/x/sync/singleflight"
 	"sigs.k8s.io/yaml"
 )
 
@@ -940,45 +941,29 @@ func (r *renderer) s3StateKey(loc string) string {
 var states stateCache
 
 type stateCache struct {
-	mu sync.Mutex
-	m  map[string]*stateRead
+	done   sync.Map // key -> *tfstate.TFState
+	flight singleflight.Group
 }
 
-// stateRead is a state being read, or read: done is closed once st and
-// err are set.
-type stateRead struct {
-	done chan struct{}
-	st   *tfstate.TFState
-	err  error
-}
-
-// read returns the state at key, calling fetch the first time; a failed
-// read is not kept, so the next one tries again.
+// read returns the state at key, calling fetch the first time (once for
+// concurrent callers); a failed read is not kept, so the next one tries
+// again.
 func (c *stateCache) read(key string, fetch func() (*tfstate.TFState, error)) (*tfstate.TFState, error) {
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]*stateRead{}
-	}
-	if e, ok := c.m[key]; ok {
-		c.mu.Unlock()
-		<-e.done
-		if e.err == nil {
-			return e.st, nil
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		if st, ok := c.done.Load(key); ok {
+			return st, nil
 		}
-		return c.read(key, fetch) // the read it waited for failed
+		st, err := fetch()
+		if err != nil {
+			return nil, err
+		}
+		c.done.Store(key, st)
+		return st, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	e := &stateRead{done: make(chan struct{})}
-	c.m[key] = e
-	c.mu.Unlock()
-
-	e.st, e.err = fetch()
-	if e.err != nil {
-		c.mu.Lock()
-		delete(c.m, key)
-		c.mu.Unlock()
-	}
-	close(e.done)
-	return e.st, e.err
+	return v.(*tfstate.TFState), nil
 }
 
 // readFile reads the local state at path, again once it has changed.
