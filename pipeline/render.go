@@ -937,7 +937,9 @@ func (r *renderer) s3StateKey(loc string) string {
 // call's dry run and ship in one process), and the configs of a deploy
 // of several services often read one state. A local file is read again
 // once its size or modification time changes; a remote state is read
-// once per process, as within one ecspresso run.
+// once per process, as ecspresso reads it once per run (plugin.go,
+// setupPluginTFState, which loads it when the config's plugins are set
+// up).
 var states stateCache
 
 type stateCache struct {
