@@ -14,12 +14,14 @@ import (
 // INITIAL_NO_AUTH_ACTION_COUNT=0 to refuse unknown credentials as AWS does.
 func Start(t testing.TB, env ...string) string {
 	t.Helper()
-	port := strconv.Itoa(testserver.FreePort(t, 0, 0))
-	url := "http://127.0.0.1:" + port
-	testserver.Start(t, url+"/moto-api/", testserver.Command{
-		Program: "moto_server",
-		Args:    []string{"-H", "127.0.0.1", "-p", port},
-		Env:     env,
+	port, _ := testserver.StartOnFreePort(t, 0, 0, func(port int) (string, testserver.Command) {
+		return url(port) + "/moto-api/", testserver.Command{
+			Program: "moto_server",
+			Args:    []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)},
+			Env:     env,
+		}
 	})
-	return url
+	return url(port)
 }
+
+func url(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }

@@ -56,17 +56,19 @@ func StartOpen(t testing.TB) *Registry {
 
 func start(t testing.TB, dir, auth string) *Registry {
 	t.Helper()
-	host := "127.0.0.1:" + strconv.Itoa(testserver.FreePort(t, firstPort, lastPort))
-	config := filepath.Join(dir, "config.yml")
-	write(t, config, fmt.Sprintf(`version: 0.1
+	r := &Registry{}
+	_, r.proc = testserver.StartOnFreePort(t, firstPort, lastPort, func(port int) (string, testserver.Command) {
+		r.Host = "127.0.0.1:" + strconv.Itoa(port)
+		config := filepath.Join(dir, "config.yml")
+		write(t, config, fmt.Sprintf(`version: 0.1
 log: {level: info, accesslog: {disabled: false}}
 storage: {filesystem: {rootdirectory: %s}}
 http: {addr: %s}
-`, filepath.Join(dir, "data"), host)+auth)
-	r := &Registry{Host: host}
-	r.proc = testserver.Start(t, "http://"+host+"/v2/", testserver.Command{
-		Program: "docker-registry",
-		Args:    []string{"serve", config},
+`, filepath.Join(dir, "data"), r.Host)+auth)
+		return "http://" + r.Host + "/v2/", testserver.Command{
+			Program: "docker-registry",
+			Args:    []string{"serve", config},
+		}
 	})
 	return r
 }

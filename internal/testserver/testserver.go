@@ -5,11 +5,14 @@ package testserver
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -41,12 +44,43 @@ type Command struct {
 // exits early fails the test: nothing is skipped.
 func Start(t testing.TB, readyURL string, c Command) *Process {
 	t.Helper()
+	p, err := start(t, readyURL, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// StartOnFreePort runs the server command(port) returns, on a port from
+// FreePort(t, lo, hi), as Start does. When the program exits because its
+// address is in use ("address already in use", as Go and Python both say
+// it, in any case; a process that is not one of these tests took the port
+// between FreePort's check and the program's bind), it starts again on
+// another port, three times in all.
+func StartOnFreePort(t testing.TB, lo, hi int, command func(port int) (readyURL string, c Command)) (int, *Process) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		port := FreePort(t, lo, hi)
+		readyURL, c := command(port)
+		p, err := start(t, readyURL, c)
+		if err == nil {
+			return port, p
+		}
+		if attempt == 3 || !strings.Contains(strings.ToLower(p.Output()), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("port %d was taken before the server bound it; trying another", port)
+	}
+}
+
+// start is Start returning its error; the Process is never nil.
+func start(t testing.TB, readyURL string, c Command) (*Process, error) {
 	program := c.Program
+	p := &Process{out: &syncBuffer{}}
 	bin, err := exec.LookPath(program)
 	if err != nil {
-		t.Fatalf("%s is not on PATH (.ci/run installs it): %v", program, err)
+		return p, fmt.Errorf("%s is not on PATH (.ci/run installs it): %v", program, err)
 	}
-	p := &Process{out: &syncBuffer{}}
 	cmd := exec.Command(bin, c.Args...)
 	if c.Env != nil {
 		cmd.Env = append(os.Environ(), c.Env...)
@@ -55,7 +89,7 @@ func Start(t testing.TB, readyURL string, c Command) *Process {
 	// Die with the test binary even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", program, err)
+		return p, fmt.Errorf("starting %s: %v", program, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -73,30 +107,28 @@ func Start(t testing.TB, readyURL string, c Command) *Process {
 		resp, err := client.Get(readyURL)
 		if err == nil {
 			resp.Body.Close()
-			return p
+			return p, nil
 		}
 		select {
 		case <-exited:
-			t.Fatalf("%s exited before answering:\n%s", program, p.Output())
+			return p, fmt.Errorf("%s exited before answering:\n%s", program, p.Output())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer on %s within %v:\n%s", program, readyURL, startTimeout, p.Output())
+			return p, fmt.Errorf("%s did not answer on %s within %v:\n%s", program, readyURL, startTimeout, p.Output())
 		}
 	}
 }
 
 // FreePort returns a loopback TCP port in [lo, hi] (any port when both are
-// 0) that was free a moment ago and that no other test of this process
-// holds; the port is released when the test ends. Port 5000 is never
+// 0) that was free a moment ago and that no other test holds, in this
+// process or in any other test binary of the run (go test runs packages
+// side by side, and a registry in one may still be starting on a port
+// another finds free). A port is held by an flock on a file named for it,
+// released when the test ends or its process dies. Port 5000 is never
 // returned: the Dagger engine's image mirror uses it.
 func FreePort(t testing.TB, lo, hi int) int {
 	t.Helper()
-	held.Lock()
-	defer held.Unlock()
-	if held.ports == nil {
-		held.ports = map[int]bool{}
-	}
 	try := func(addr string) int {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -104,15 +136,17 @@ func FreePort(t testing.TB, lo, hi int) int {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if port == 5000 || held.ports[port] {
+		if port == 5000 {
 			return 0
 		}
-		held.ports[port] = true
-		t.Cleanup(func() {
-			held.Lock()
-			defer held.Unlock()
-			delete(held.ports, port)
-		})
+		release, err := hold(port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if release == nil {
+			return 0
+		}
+		t.Cleanup(release)
 		return port
 	}
 	if lo == 0 && hi == 0 {
@@ -131,10 +165,24 @@ func FreePort(t testing.TB, lo, hi int) int {
 	return 0
 }
 
-// held are the ports handed out to tests that are still running.
-var held struct {
-	sync.Mutex
-	ports map[int]bool
+// hold takes the lock file of a port, and returns nil when another test,
+// here or in another process, holds it. flock locks belong to the open
+// file, so a second open of the same file is refused until the holder
+// closes it (or dies).
+func hold(port int) (release func(), err error) {
+	dir := filepath.Join(os.TempDir(), "ecs-pipeline-test-ports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, nil
+	}
+	return func() { f.Close() }, nil
 }
 
 // syncBuffer collects a server's output from the copying goroutines.
