@@ -18,7 +18,10 @@ type runTaskInput struct {
 	Count          int    `json:"count"`
 	StartedBy      string `json:"startedBy"`
 	Group          string `json:"group"`
-	LaunchType     string `json:"launchType"`
+	// ClientToken makes the call idempotent: a repeat with the same token
+	// returns the tasks the first call started, starting none.
+	ClientToken string `json:"clientToken"`
+	LaunchType  string `json:"launchType"`
 	// EnableExecuteCommand starts the tasks with ECS Exec (exec.go).
 	EnableExecuteCommand bool `json:"enableExecuteCommand"`
 	Overrides            *struct {
@@ -58,6 +61,17 @@ func (s *Simulator) runTask(in *runTaskInput) (any, *apiError) {
 		}
 	}
 	s.stepOneOffs()
+	if in.ClientToken != "" {
+		if arns, ok := s.runTokens[c.ClusterName+"/"+in.ClientToken]; ok {
+			tasks := []task{}
+			for _, arn := range arns {
+				if t, ok := c.tasks[lastSegment(arn)]; ok {
+					tasks = append(tasks, *t)
+				}
+			}
+			return map[string]any{"tasks": tasks, "failures": []failure{}}, nil
+		}
+	}
 	group := in.Group
 	if group == "" {
 		group = "family:" + td.family
@@ -74,6 +88,11 @@ func (s *Simulator) runTask(in *runTaskInput) (any, *apiError) {
 		}
 		t.due = s.now.Add(b.StartDelay / 2)
 		tasks = append(tasks, *t)
+	}
+	if in.ClientToken != "" {
+		for _, t := range tasks {
+			s.runTokens[c.ClusterName+"/"+in.ClientToken] = append(s.runTokens[c.ClusterName+"/"+in.ClientToken], t.TaskArn)
+		}
 	}
 	return map[string]any{"tasks": tasks, "failures": []failure{}}, nil
 }

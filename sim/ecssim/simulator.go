@@ -49,7 +49,10 @@ type Simulator struct {
 	families     map[string][]*taskDef
 	familyNames  []string
 	tags         map[string][]tag
-	views        []view // recent DescribeServices answers, for lagging ones
+	// runTokens are the task ARNs each RunTask client token started, by
+	// "cluster/token".
+	runTokens map[string][]string
+	views     []view // recent DescribeServices answers, for lagging ones
 
 	faultMu sync.Mutex
 	faults  []*Fault
@@ -136,6 +139,7 @@ func New(opts ...Option) *Simulator {
 		clusters:    map[string]*cluster{},
 		families:    map[string][]*taskDef{},
 		tags:        map[string][]tag{},
+		runTokens:   map[string][]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -338,6 +342,7 @@ var operations = map[string]handler{
 	"ListTaskDefinitions":        op((*Simulator).listTaskDefinitions),
 	"ListTaskDefinitionFamilies": op((*Simulator).listTaskDefinitionFamilies),
 	"DeregisterTaskDefinition":   op((*Simulator).deregisterTaskDefinition),
+	"DeleteTaskDefinitions":      op((*Simulator).deleteTaskDefinitions),
 	"CreateService":              op((*Simulator).createService),
 	"DescribeServices":           op((*Simulator).describeServices),
 	"ListServices":               op((*Simulator).listServices),

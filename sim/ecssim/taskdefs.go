@@ -261,3 +261,38 @@ func (s *Simulator) deregisterTaskDefinition(in *describeTaskDefinitionInput) (a
 	}
 	return map[string]any{"taskDefinition": td.doc}, nil
 }
+
+type deleteTaskDefinitionsInput struct {
+	TaskDefinitions []string `json:"taskDefinitions"`
+}
+
+// deleteTaskDefinitions is DeleteTaskDefinitions: up to 10 revisions, each
+// INACTIVE (deregistered) first, go to DELETE_IN_PROGRESS; the others are
+// failures, the call itself succeeding.
+func (s *Simulator) deleteTaskDefinitions(in *deleteTaskDefinitionsInput) (any, *apiError) {
+	if n := len(in.TaskDefinitions); n < 1 || n > 10 {
+		return nil, errInvalidParameter("taskDefinitions must name 1 to 10 task definitions.")
+	}
+	deleted, failures := []any{}, []any{}
+	for _, ref := range in.TaskDefinitions {
+		td := s.taskDef(ref)
+		switch {
+		case td == nil || !strings.Contains(shortRef(ref), ":"):
+			failures = append(failures, map[string]any{"arn": ref, "reason": "TASK_DEFINITION_NOT_FOUND"})
+		case td.status() == "ACTIVE":
+			failures = append(failures, map[string]any{"arn": td.arn, "reason": "TASK_DEFINITION_NOT_INACTIVE", "detail": "Deregister the task definition before deleting it."})
+		default:
+			td.doc["status"] = "DELETE_IN_PROGRESS"
+			deleted = append(deleted, td.doc)
+		}
+	}
+	return map[string]any{"taskDefinitions": deleted, "failures": failures}, nil
+}
+
+// shortRef is a task definition reference without its ARN prefix.
+func shortRef(ref string) string {
+	if i := strings.Index(ref, ":task-definition/"); i >= 0 {
+		return ref[i+len(":task-definition/"):]
+	}
+	return ref
+}
