@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -20,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // AWSOptions configures NewAWS. The zero value uses the default credential
@@ -38,6 +42,11 @@ type AWSOptions struct {
 	// EndpointURL, when set, sends every service's requests to this URL
 	// (S3 with path-style addressing), e.g. a local emulator such as moto.
 	EndpointURL string
+	// AssumeRoleARN, when set, is a role every client acts as: its
+	// credentials come from STS AssumeRole, made with the credentials
+	// above (or the default chain's), and are renewed before they expire
+	// (ecspresso's --assume-role-arn).
+	AssumeRoleARN string
 }
 
 // SSMAPI is the part of the SSM client that rendering calls.
@@ -153,6 +162,13 @@ func NewAWS(ctx context.Context, opts AWSOptions) (*AWS, error) {
 	if opts.EndpointURL != "" {
 		// BaseEndpoint applies to every service client built from cfg.
 		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
+	}
+	if opts.AssumeRoleARN != "" {
+		if _, err := arn.Parse(opts.AssumeRoleARN); err != nil || !strings.Contains(opts.AssumeRoleARN, ":role/") {
+			return nil, fmt.Errorf("--assume-role-arn %q: want a role ARN, arn:aws:iam::ACCOUNT:role/NAME", opts.AssumeRoleARN)
+		}
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), opts.AssumeRoleARN,
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "ecs-pipeline" }))
 	}
 	return NewAWSFromConfig(cfg), nil
 }

@@ -130,10 +130,28 @@ type DiffAPI interface {
 	TaskDefinitionDescriber
 }
 
+// RevisionsAPI is what Revisions, DescribeRevision and Deregister call.
+type RevisionsAPI interface {
+	ServiceDescriber
+	TaskReader
+	TaskDefinitionDescriber
+	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+	DeleteTaskDefinitions(ctx context.Context, in *ecs.DeleteTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.DeleteTaskDefinitionsOutput, error)
+}
+
+// DeleteAPI is what DeleteService calls.
+type DeleteAPI interface {
+	ServiceDescriber
+	DeleteService(ctx context.Context, in *ecs.DeleteServiceInput, optFns ...func(*ecs.Options)) (*ecs.DeleteServiceOutput, error)
+}
+
 // ECSAPI is every ECS call the pipeline makes; *ecs.Client implements it.
 type ECSAPI interface {
 	RollbackAPI
 	CreateAPI
 	RunAPI
+	RevisionsAPI
+	DeleteAPI
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 }

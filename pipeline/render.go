@@ -921,14 +921,14 @@ func (r *renderer) readTFStateAt(ctx context.Context, dir string, cfg map[string
 }
 
 // s3StateKey names an S3 state in states: its URL, and the endpoint,
-// region and access key it is read with (or, for clients given to
+// region, access key and role it is read with (or, for clients given to
 // LoadConfig, those clients).
 func (r *renderer) s3StateKey(loc string) string {
 	if r.given != nil {
 		return fmt.Sprintf("%s\x00%p", loc, r.given)
 	}
 	o := r.awsOpts
-	return strings.Join([]string{loc, o.EndpointURL, cmp.Or(o.Region, r.region), o.AccessKeyID}, "\x00")
+	return strings.Join([]string{loc, o.EndpointURL, cmp.Or(o.Region, r.region), o.AccessKeyID, o.AssumeRoleARN}, "\x00")
 }
 
 // states are the Terraform states this process has read, by location,

@@ -58,6 +58,17 @@ type RunOptions struct {
 	Count int32
 	// NoWait returns once the tasks are started.
 	NoWait bool
+	// UntilRunning returns once every task is RUNNING (ecspresso's
+	// --wait-until running) rather than stopped. A task that stops first
+	// is waited for and judged as when waiting until stopped.
+	UntilRunning bool
+	// ClientToken makes RunTask idempotent (ecspresso's --client-token): a
+	// repeat with the same token starts no more tasks.
+	ClientToken string
+	// DryRun resolves, renders and checks the revision to run and what
+	// RunTask would be sent, starting and registering nothing
+	// (RunResult.Plan).
+	DryRun bool
 	// Timeout bounds the wait for the tasks to stop; zero uses the
 	// config's timeout. The tasks go on after it, unless StopOnTimeout.
 	Timeout time.Duration
@@ -81,6 +92,8 @@ type RunResult struct {
 	Tasks []TaskInfo
 	// Traces are the stopped tasks' traces, when waited for.
 	Traces []*TaskTrace
+	// Plan, for a dry run, says what would be registered and run.
+	Plan string
 }
 
 // Polling of Run's wait: from runPollMin, growing by half each poll up to
@@ -150,6 +163,19 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 	case opts.LatestTaskDefinition:
 		// The family alone names its latest ACTIVE revision.
 		opts.TaskDefinition, _, _ = strings.Cut(shortTaskDefinition(aws.ToString(svc.TaskDefinition)), ":")
+	case td != nil && opts.DryRun:
+		latest, changed, err := changedFromLatest(ctx, api, clock, cfg, td)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			js, err := indentedJSON(td)
+			if err != nil {
+				return nil, err
+			}
+			return &RunResult{Plan: fmt.Sprintf("Would register task definition family %q and run it:\n%s\n", aws.ToString(td.Family), js)}, nil
+		}
+		opts.TaskDefinition = latest
 	case td != nil:
 		if opts.TaskDefinition, registered, err = registerIfChanged(ctx, api, clock, cfg, td); err != nil {
 			return nil, err
@@ -167,6 +193,23 @@ func Run(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, opt
 // (ignore.tags applied), and otherwise registers td, retrying only
 // throttling so that it never registers twice.
 func registerIfChanged(ctx context.Context, api RunAPI, clock Clock, cfg *Config, td *ecs.RegisterTaskDefinitionInput) (string, bool, error) {
+	latest, changed, err := changedFromLatest(ctx, api, clock, cfg, td)
+	if err != nil || !changed {
+		return latest, false, err
+	}
+	family := aws.ToString(td.Family)
+	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RegisterTaskDefinitionOutput, error) {
+		return api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("registering task definition %q: %w", family, err)
+	}
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), true, nil
+}
+
+// changedFromLatest returns the ARN of the latest ACTIVE revision of td's
+// family, and whether td differs from it (true when the family has none).
+func changedFromLatest(ctx context.Context, api RunAPI, clock Clock, cfg *Config, td *ecs.RegisterTaskDefinitionInput) (string, bool, error) {
 	family := aws.ToString(td.Family)
 	latest, err := retrying(ctx, clock, transientIn(ctx), func() (map[string]any, error) {
 		return DescribeTaskDefinition(ctx, api, family)
@@ -178,21 +221,14 @@ func registerIfChanged(ctx context.Context, api RunAPI, clock Clock, cfg *Config
 		if err != nil {
 			return "", false, fmt.Errorf("running task: comparing with family %q: %w", family, err)
 		}
-		if arn, _ := latest["taskDefinitionArn"].(string); diff == "" && arn != "" {
-			return arn, false, nil
-		}
+		arn, _ := latest["taskDefinitionArn"].(string)
+		return arn, diff != "" || arn == "", nil
 	case errors.As(err, &missing):
 		// ECS answers ClientException for a family with no ACTIVE revision.
+		return "", true, nil
 	default:
 		return "", false, fmt.Errorf("running task: %w", err)
 	}
-	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RegisterTaskDefinitionOutput, error) {
-		return api.RegisterTaskDefinition(ctx, td, retryOnlyThrottling)
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("registering task definition %q: %w", family, err)
-	}
-	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), true, nil
 }
 
 // runAs is Run where svc's tasks run: with its task definition (unless
@@ -222,6 +258,19 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 	in.Overrides = taskOverride(opts, td.TaskDefinition.ContainerDefinitions)
 	if err := runTags(in, svc, opts); err != nil {
 		return nil, fmt.Errorf("running task: %w", err)
+	}
+	if opts.ClientToken != "" {
+		in.ClientToken = aws.String(opts.ClientToken)
+	}
+	if opts.DryRun {
+		js, err := indentedJSON(in)
+		if err != nil {
+			return nil, err
+		}
+		return &RunResult{
+			TaskDefinitionArn: aws.ToString(td.TaskDefinition.TaskDefinitionArn),
+			Plan:              fmt.Sprintf("Would run %s:\n%s\n", shortTaskDefinition(aws.ToString(td.TaskDefinition.TaskDefinitionArn)), js),
+		}, nil
 	}
 	out, err := retrying(ctx, clock, isThrottle, func() (*ecs.RunTaskOutput, error) {
 		return api.RunTask(ctx, in, retryOnlyThrottling)
@@ -262,10 +311,14 @@ func runAs(ctx context.Context, api RunAPI, logs LogStreamReader, cfg *Config, s
 			return giveUp(fmt.Errorf("waiting for tasks: %w", err), "its wait failed")
 		}
 		res.Tasks = res.Tasks[:0]
-		done := true
+		done, running := true, opts.UntilRunning
 		for _, t := range ts {
 			res.Tasks = append(res.Tasks, taskInfo(t))
 			done = done && aws.ToString(t.LastStatus) == "STOPPED"
+			running = running && aws.ToString(t.LastStatus) == "RUNNING"
+		}
+		if running {
+			return res, nil
 		}
 		if done {
 			stopped = ts
@@ -422,6 +475,9 @@ func taskIDs(ts []TaskInfo) string {
 // String reports a registration, then each task's trace, or the started
 // tasks when not waited for.
 func (r *RunResult) String() string {
+	if r.Plan != "" {
+		return r.Plan
+	}
 	var b strings.Builder
 	if r.Registered {
 		fmt.Fprintf(&b, "registered %s\n", shortTaskDefinition(r.TaskDefinitionArn))
@@ -435,7 +491,11 @@ func (r *RunResult) String() string {
 		return b.String()
 	}
 	for _, t := range r.Tasks {
-		fmt.Fprintf(&b, "started task %s (%s)\n", t.ID, t.TaskDefinition)
+		fmt.Fprintf(&b, "started task %s (%s)", t.ID, t.TaskDefinition)
+		if t.LastStatus == "RUNNING" {
+			b.WriteString(", RUNNING")
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

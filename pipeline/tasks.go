@@ -56,6 +56,11 @@ type TaskInfo struct {
 	StopCode      string
 	StoppedReason string
 	Containers    []ContainerInfo
+	// Group, LaunchType and ContainerInstance are as ECS reports them
+	// ("service:web", FARGATE, the container instance's ARN on EC2).
+	Group, LaunchType, ContainerInstance string
+
+	api types.Task // the task as DescribeTasks returned it
 }
 
 // ContainerInfo is one container of a task.
@@ -166,6 +171,11 @@ func taskInfo(t types.Task) TaskInfo {
 		StoppedAt:      aws.ToTime(t.StoppedAt),
 		StopCode:       string(t.StopCode),
 		StoppedReason:  aws.ToString(t.StoppedReason),
+
+		Group:             aws.ToString(t.Group),
+		LaunchType:        string(t.LaunchType),
+		ContainerInstance: aws.ToString(t.ContainerInstanceArn),
+		api:               t,
 	}
 	for _, c := range t.Containers {
 		ti.Containers = append(ti.Containers, ContainerInfo{
@@ -226,6 +236,46 @@ func (l *TaskList) String() string {
 	tw.Flush()
 	return b.String()
 }
+
+// Output formats the list as ecspresso's tasks --output does (its
+// listing is ecsta's, fujiwara/ecsta format.go): table or tsv with the
+// columns ID, TaskDefinition, Instance, LastStatus, DesiredStatus,
+// CreatedAt, Group and Type, or json, each task as the ECS API's JSON.
+func (l *TaskList) Output(format string) (string, error) {
+	var b strings.Builder
+	columns := []string{"ID", "TaskDefinition", "Instance", "LastStatus", "DesiredStatus", "CreatedAt", "Group", "Type"}
+	row := func(t TaskInfo) []string {
+		return []string{t.ID, t.TaskDefinition, lastPart(t.ContainerInstance), t.LastStatus, t.DesiredStatus, stamp(t.CreatedAt), t.Group, t.LaunchType}
+	}
+	switch format {
+	case "json":
+		for _, t := range l.Tasks {
+			js, err := indentedJSON(t.api)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(js + "\n")
+		}
+	case "tsv":
+		b.WriteString(strings.Join(columns, "\t") + "\n")
+		for _, t := range l.Tasks {
+			b.WriteString(strings.Join(row(t), "\t") + "\n")
+		}
+	case "table":
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(columns, "\t"))
+		for _, t := range l.Tasks {
+			fmt.Fprintln(tw, strings.Join(row(t), "\t"))
+		}
+		tw.Flush()
+	default:
+		return "", fmt.Errorf("--output %q: want table, tsv or json", format)
+	}
+	return b.String(), nil
+}
+
+// lastPart is what follows an ARN's last slash.
+func lastPart(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // Markdown is a table for a CI job summary.
 func (l *TaskList) Markdown() string {

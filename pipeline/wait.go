@@ -92,8 +92,10 @@ type WaitOptions struct {
 	PollTick time.Duration
 	// Until is where the wait ends (ecspresso's deploy --wait-until):
 	// "" or UntilDeployed, when the deployment ends; UntilStable, the same
-	// (ECS's end of a deployment is its stability; for a native strategy,
-	// the service deployment's end); UntilPaused, when a PAUSE lifecycle
+	// and, for a rolling deployment, once it runs its desired count (as
+	// ECS's services-stable waiter, which ecspresso's scale waits with: a
+	// change of the desired count alone starts no deployment, and the one
+	// that ended stays COMPLETED while the new tasks start); UntilPaused, when a PAUSE lifecycle
 	// hook awaits action; "ecs:STAGE" (UntilStagePrefix), when the service
 	// deployment, still in progress, is at that lifecycle stage or a later
 	// one (ECS's order). The last two need a BLUE_GREEN, LINEAR or CANARY
@@ -193,6 +195,7 @@ func followServiceDeployment(ctx context.Context, api WaitAPI, cfg *Config, opts
 		sdRollback: rollback,
 		seen:       map[string]bool{},
 		tick:       opts.PollTick,
+		steady:     target.until == UntilStable,
 	}
 	if w.clock == nil {
 		w.clock = SystemClock{}
@@ -254,6 +257,7 @@ type waiter struct {
 	sdPollOff     bool          // the service deployment cannot be polled
 	sdEnded       bool          // it ended unsuccessfully: poll the service for how
 	tick          time.Duration // polls fall on its multiples (WaitOptions.PollTick)
+	steady        bool          // the end needs the deployment's running count at its desired count (UntilStable)
 }
 
 // begin starts a wait of timeout: its deadline, w.until (the deadline and
@@ -467,7 +471,7 @@ func (w *waiter) check(ctx context.Context, s *types.Service) (*WaitResult, bool
 			// Without a rollout state (not the ECS controller) fall back to
 			// "ours is the only deployment and all its tasks run".
 			(dep.RolloutState == "" && len(s.Deployments) == 1 && dep.RunningCount == dep.DesiredCount)
-		if !completed {
+		if !completed || (w.steady && dep.RunningCount != dep.DesiredCount) {
 			return nil, false, nil
 		}
 		succeeded, running := w.sdOutcomeStatuses()
