@@ -35,7 +35,7 @@ type CLI struct {
 	ExtCode       []string      `name:"ext-code" sep:"none" help:"A Jsonnet external code variable, NAME=EXPR; repeatable." placeholder:"NAME=EXPR"`
 	Timeout       time.Duration `help:"How long to wait (deploy, rollback, run, logs --follow); the config's timeout when unset." envvar:"ECSPRESSO_TIMEOUT"`
 	Debug         bool          `help:"Accepted for ecspresso compatibility; no effect." envvar:"ECSPRESSO_DEBUG"`
-	AssumeRoleARN string        `name:"assume-role-arn" help:"Refused: pass the role's credentials in AWS_* variables." envvar:"ECSPRESSO_ASSUME_ROLE_ARN" unsupported:"fail" why:"pass the role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"`
+	AssumeRoleARN string        `name:"assume-role-arn" help:"Act as this IAM role: every AWS call uses credentials from STS AssumeRole." envvar:"ECSPRESSO_ASSUME_ROLE_ARN" placeholder:"ARN"`
 	FilterCommand string        `help:"Not supported (ignored)." envvar:"ECSPRESSO_FILTER_COMMAND" unsupported:"warn"`
 	Color         bool          `help:"Accepted for ecspresso compatibility; output has no color." negatable:""`
 	LogFormat     string        `help:"Accepted for ecspresso compatibility; no effect." unsupported:"warn"`
@@ -50,24 +50,29 @@ type CLI struct {
 	ErrorFile      string   `help:"On failure, write the error message to this file." placeholder:"FILE"`
 	TimeScale      float64  `hidden:"" default:"1" help:"Let deploy's clock run this many times faster than the wall clock, as a rehearsal's simulator does (its polling, bakes and timeout are then in simulated time)."`
 
-	Render    RenderCmd    `cmd:"" help:"Render the config, service definition or task definition to stdout."`
-	Diff      DiffCmd      `cmd:"" help:"Show what a deploy would change."`
-	Verify    VerifyCmd    `cmd:"" help:"Verify the resources the definitions refer to."`
-	Deploy    DeployCmd    `cmd:"" help:"Deploy the service."`
-	Rollback  RollbackCmd  `cmd:"" help:"Roll the service back."`
-	Status    StatusCmd    `cmd:"" help:"Show the service's status."`
-	Wait      WaitCmd      `cmd:"" help:"Wait for the service's current deployment to end."`
-	Tasks     TasksCmd     `cmd:"" help:"List the service's tasks, or trace one (--trace)."`
-	Logs      LogsCmd      `cmd:"" help:"Print the service's log lines."`
-	Run       RunCmd       `cmd:"" help:"Run a one-off task."`
-	Exec      ExecCmd      `cmd:"" help:"Run a command in a running task (ECS Exec), interactively when stdin is a terminal."`
-	Create    CreateCmd    `cmd:"" help:"Create the service."`
-	Register  RegisterCmd  `cmd:"" help:"Register the task definition as a new revision."`
-	Publish   PublishCmd   `cmd:"" help:"Push an OCI layout tarball to ECR."`
-	Ship      ShipCmd      `cmd:"" help:"Push an OCI layout tarball to ECR, then deploy the pushed image: publish and deploy in one run."`
-	Rehearsal RehearsalCmd `cmd:"" help:"Script a rehearsal's ECS simulator."`
-	Version   VersionCmd   `cmd:"" help:"Show the version."`
-	Serve     ServeCmd     `cmd:"" hidden:"" help:"Run command lines sent over HTTP (the Dagger module's engine service)."`
+	Render     RenderCmd     `cmd:"" help:"Render the config, service definition or task definition to stdout."`
+	Diff       DiffCmd       `cmd:"" help:"Show what a deploy would change."`
+	Verify     VerifyCmd     `cmd:"" help:"Verify the resources the definitions refer to."`
+	Deploy     DeployCmd     `cmd:"" help:"Deploy the service."`
+	Rollback   RollbackCmd   `cmd:"" help:"Roll the service back."`
+	Status     StatusCmd     `cmd:"" help:"Show the service's status."`
+	Wait       WaitCmd       `cmd:"" help:"Wait for the service's current deployment to end."`
+	Tasks      TasksCmd      `cmd:"" help:"List the service's tasks, or trace one (--trace)."`
+	Logs       LogsCmd       `cmd:"" help:"Print the service's log lines."`
+	Run        RunCmd        `cmd:"" help:"Run a one-off task."`
+	Exec       ExecCmd       `cmd:"" help:"Run a command in a running task (ECS Exec), interactively when stdin is a terminal."`
+	Create     CreateCmd     `cmd:"" help:"Create the service."`
+	Register   RegisterCmd   `cmd:"" help:"Register the task definition as a new revision."`
+	Scale      ScaleCmd      `cmd:"" help:"Set the service's desired count (a deploy that registers nothing)."`
+	Refresh    RefreshCmd    `cmd:"" help:"Replace every task of the service with a new deployment of the revision it runs."`
+	Delete     DeleteCmd     `cmd:"" help:"Delete the service."`
+	Revisions  RevisionsCmd  `cmd:"" help:"List the task definition family's revisions and what uses each, or print one."`
+	Deregister DeregisterCmd `cmd:"" help:"Deregister revisions not in use: one (--revision), or all but the newest few (--keeps)."`
+	Publish    PublishCmd    `cmd:"" help:"Push an OCI layout tarball to ECR."`
+	Ship       ShipCmd       `cmd:"" help:"Push an OCI layout tarball to ECR, then deploy the pushed image: publish and deploy in one run."`
+	Rehearsal  RehearsalCmd  `cmd:"" help:"Script a rehearsal's ECS simulator."`
+	Version    VersionCmd    `cmd:"" help:"Show the version."`
+	Serve      ServeCmd      `cmd:"" hidden:"" help:"Run command lines sent over HTTP (the Dagger module's engine service)."`
 }
 
 // app is what the commands run with.
@@ -269,7 +274,7 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 // awsOptions are the AWS clients' options: credentials from the standard
 // variables (the SDK's default chain when absent), --endpoint-url.
 func (a *app) awsOptions() pipeline.AWSOptions {
-	o := pipeline.AWSOptions{EndpointURL: a.cli.EndpointURL}
+	o := pipeline.AWSOptions{EndpointURL: a.cli.EndpointURL, AssumeRoleARN: a.cli.AssumeRoleARN}
 	o.AccessKeyID, _ = a.lookup("AWS_ACCESS_KEY_ID")
 	o.SecretAccessKey, _ = a.lookup("AWS_SECRET_ACCESS_KEY")
 	o.SessionToken, _ = a.lookup("AWS_SESSION_TOKEN")

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -449,11 +450,14 @@ func TestEcspressoFlagsAccepted(t *testing.T) {
 		}
 	}
 
-	// Ignoring some would be unsafe: they fail, through the error file.
+	// ECSPRESSO_ASSUME_ROLE_ARN is --assume-role-arn: a value that is not
+	// a role ARN fails, through the error file, before any call.
 	errFile := filepath.Join(t.TempDir(), "error")
-	r = cli(t, map[string]string{"ECSPRESSO_ASSUME_ROLE_ARN": "arn:aws:iam::123456789012:role/deploy"}, "--error-file", errFile, "render", "taskdef")
+	env := maps.Clone(s.env)
+	env["ECSPRESSO_ASSUME_ROLE_ARN"] = "arn:aws:iam::123456789012:user/deploy"
+	r = cli(t, env, "--error-file", errFile, "status")
 	wantCode(t, r, 1)
-	if b, _ := os.ReadFile(errFile); !strings.Contains(string(b), "--assume-role-arn is not supported") {
+	if b, _ := os.ReadFile(errFile); !strings.Contains(string(b), "--assume-role-arn") {
 		t.Fatalf("error file %q", b)
 	}
 	// A flag ecspresso does not have is an error too, reaching --error-file.

@@ -14,7 +14,8 @@ import (
 // TasksCmd lists the service's tasks as the module's Tasks did, or with
 // --trace traces one task as its Trace did (ecspresso's `tasks --trace
 // --id`; TasksOption: --id, --output, --find, --stop, --force, --trace).
-// ecspresso's --output and --find are warned about; --stop is refused.
+// --output lists as ecspresso does (table, tsv, json); --find is warned
+// about; --stop is refused.
 type TasksCmd struct {
 	Stopped    bool   `help:"List only stopped tasks."`
 	Deployment string `help:"List only the tasks this deployment started (ecs-svc/...)." placeholder:"ID"`
@@ -23,10 +24,11 @@ type TasksCmd struct {
 	ID         string `name:"id" help:"With --trace, the task id or ARN; the most recently stopped task when empty."`
 	LogLines   int    `default:"100" help:"With --trace, how many of each container's last log lines to show; 0 shows none."`
 
-	Output string `hidden:"" unsupported:"warn"`
-	Find   bool   `hidden:"" unsupported:"warn"`
-	Stop   bool   `hidden:"" unsupported:"fail" why:"stop tasks with the ECS console or the AWS CLI."`
-	Force  bool   `hidden:"" unsupported:"warn"`
+	Output string `enum:"table,tsv,json," default:"" help:"List as ecspresso does: table, tsv, or json (each task as the ECS API's JSON)."`
+
+	Find  bool `hidden:"" unsupported:"warn"`
+	Stop  bool `hidden:"" unsupported:"fail" why:"stop tasks with the ECS console or the AWS CLI."`
+	Force bool `hidden:"" unsupported:"warn"`
 }
 
 func (t *TasksCmd) Run(a *app) error {
@@ -60,9 +62,16 @@ func (t *TasksCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if t.Format == "markdown" {
+	switch {
+	case t.Output != "":
+		out, err := list.Output(t.Output)
+		if err != nil {
+			return err
+		}
+		a.print(out)
+	case t.Format == "markdown":
 		a.print(list.Markdown())
-	} else {
+	default:
 		a.print(list.String())
 	}
 	return nil
@@ -98,7 +107,8 @@ func (l *LogsCmd) Run(a *app) error {
 // RunCmd is ecspresso's run (kayac/ecspresso run.go, RunOption:
 // --overrides, --overrides-file, --skip-task-definition, --count,
 // --latest-task-definition, --propagate-tags, --tags K=V,K=V, --wait /
-// --no-wait) with the module's Run: --task-definition FAMILY:REV|ARN
+// --no-wait, --dry-run, --wait-until running|stopped, --client-token)
+// with the module's Run: --task-definition FAMILY:REV|ARN
 // (ecspresso's --task-def takes a file instead, and is refused),
 // --command, --container, --env, --log-lines, --started-by.
 type RunCmd struct {
@@ -117,9 +127,11 @@ type RunCmd struct {
 	Tags                 []string `sep:"none" help:"Tags for the tasks, KEY=VALUE[,KEY=VALUE]; repeatable." placeholder:"K=V,..."`
 	PropagateTags        string   `enum:"SERVICE,TASK_DEFINITION," default:"" help:"Copy tags onto the tasks from SERVICE or TASK_DEFINITION."`
 
+	DryRun      bool   `help:"Say what would be registered and run (the RunTask request), starting nothing."`
+	WaitUntil   string `enum:"stopped,running" default:"stopped" help:"Wait until the tasks have stopped, or only until they run." placeholder:"WHEN"`
+	ClientToken string `help:"RunTask's idempotency token: a repeat with the same token starts no more tasks." placeholder:"TOKEN"`
+
 	TaskDef        string `hidden:"" unsupported:"fail" why:"use --task-definition FAMILY:REVISION, or render the file into the config's task definition."`
-	DryRun         bool   `hidden:"" unsupported:"fail" why:"run has no dry run here; render taskdef shows what would run"`
-	WaitUntil      string `hidden:"" unsupported:"warn"`
 	WatchContainer string `hidden:"" unsupported:"warn"`
 	Revision       int64  `hidden:"" unsupported:"fail" why:"use --task-definition FAMILY:REVISION"`
 }
@@ -175,6 +187,7 @@ func (r *RunCmd) Run(a *app) error {
 		ImageOverrides: c.overrides, Container: r.Container, Command: r.Command, Env: envs, Overrides: ov,
 		StartedBy: r.StartedBy, Tags: tags, PropagateTags: r.PropagateTags,
 		Count: r.Count, NoWait: !r.Wait, Timeout: wait.Timeout, LogLines: logLines,
+		UntilRunning: r.WaitUntil == "running", ClientToken: r.ClientToken, DryRun: r.DryRun, Clock: wait.Clock,
 	})
 	if err != nil {
 		return err
