@@ -36,20 +36,24 @@ func (c *Config) Family(ctx context.Context) (string, error) {
 	return family, nil
 }
 
-// InUse maps the family's revisions in use to what uses them, as
-// ecspresso's inUseRevisions does: the tasks of the family in the cluster
-// that have not stopped (their last, else desired, status), then the
-// service's deployments, which win.
-func InUse(ctx context.Context, api RevisionsAPI, cfg *Config, family string) (map[string]string, error) {
+// InUse returns the config's task definition family and maps its
+// revisions in use to what uses them, as ecspresso's inUseRevisions does:
+// the tasks of the family in the cluster that have not stopped (their
+// last, else desired, status), then the service's deployments, which win.
+func InUse(ctx context.Context, api RevisionsAPI, cfg *Config) (string, map[string]string, error) {
+	family, err := cfg.Family(ctx)
+	if err != nil {
+		return "", nil, err
+	}
 	inUse := map[string]string{}
 	for _, st := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
 		arns, err := listTasks(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), Family: aws.String(family), DesiredStatus: st})
 		if err != nil {
-			return nil, fmt.Errorf("listing tasks of family %q: %w", family, err)
+			return "", nil, fmt.Errorf("listing tasks of family %q: %w", family, err)
 		}
 		tasks, err := describeTasks(ctx, api, cfg.Cluster, arns)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		for _, t := range tasks {
 			st := aws.ToString(t.LastStatus)
@@ -64,23 +68,19 @@ func InUse(ctx context.Context, api RevisionsAPI, cfg *Config, family string) (m
 	if cfg.Service != "" {
 		svc, err := describeService(ctx, api, cfg.Cluster, cfg.Service)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		for _, d := range svc.Deployments {
 			inUse[shortTaskDefinition(aws.ToString(d.TaskDefinition))] = aws.ToString(d.Status) + " deployment"
 		}
 	}
-	return inUse, nil
+	return family, inUse, nil
 }
 
 // Revisions lists the family's ACTIVE revisions, oldest first, each with
 // what uses it.
 func Revisions(ctx context.Context, api RevisionsAPI, cfg *Config) ([]Revision, error) {
-	family, err := cfg.Family(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inUse, err := InUse(ctx, api, cfg, family)
+	family, inUse, err := InUse(ctx, api, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +192,7 @@ func Deregister(ctx context.Context, api RevisionsAPI, cfg *Config, opts Deregis
 	if (opts.Revision == "") == (opts.Keeps <= 0) {
 		return nil, fmt.Errorf("deregister: give --revision or --keeps (a number above 0)")
 	}
-	family, err := cfg.Family(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inUse, err := InUse(ctx, api, cfg, family)
+	family, inUse, err := InUse(ctx, api, cfg)
 	if err != nil {
 		return nil, err
 	}
