@@ -23,6 +23,9 @@ type RegisterResult struct {
 	TaskDefinition string
 	// Plan is, in a dry run, the RegisterTaskDefinition input as JSON.
 	Plan string
+	// JSON is the registered revision as the ECS API's JSON, as
+	// ecspresso's register --output prints it.
+	JSON string
 }
 
 // Register renders, checks and registers the config's task definition as
@@ -45,5 +48,9 @@ func Register(ctx context.Context, api RegisterAPI, cfg *Config, opts RegisterOp
 		return nil, fmt.Errorf("registering task definition %q: %w", aws.ToString(td.Family), err)
 	}
 	arn := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
-	return &RegisterResult{TaskDefinitionArn: arn, TaskDefinition: shortTaskDefinition(arn)}, nil
+	js, err := indentedJSON(out.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	return &RegisterResult{TaskDefinitionArn: arn, TaskDefinition: shortTaskDefinition(arn), JSON: js + "\n"}, nil
 }

@@ -307,7 +307,7 @@ func (cr *CreateCmd) Run(a *app) error {
 // --output): register the task definition as a new revision.
 type RegisterCmd struct {
 	DryRun bool `help:"Print what would be registered, registering nothing."`
-	Output bool `hidden:"" unsupported:"warn"`
+	Output bool `help:"Print the registered revision as the ECS API's JSON."`
 }
 
 func (r *RegisterCmd) Run(a *app) error {
@@ -321,6 +321,10 @@ func (r *RegisterCmd) Run(a *app) error {
 	}
 	if r.DryRun {
 		a.print(res.Plan)
+		return nil
+	}
+	if r.Output {
+		a.print(res.JSON)
 		return nil
 	}
 	a.print(fmt.Sprintf("registered %s\n", res.TaskDefinitionArn))

@@ -65,7 +65,11 @@ func TestEcspressoCIMakefile(t *testing.T) {
 		t.Errorf("status:\n%s", r.stdout)
 	}
 	ecspresso("register", "--dry-run")
-	ecspresso("register") // web:2
+	reg := ecspresso("register", "--output") // web:2
+	var registered map[string]any
+	if err := json.Unmarshal([]byte(reg.stdout), &registered); err != nil || registered["revision"] != float64(2) || registered["status"] != "ACTIVE" {
+		t.Errorf("register --output (%v):\n%s", err, reg.stdout)
+	}
 
 	// deploy: the dry run changes nothing; the deploy runs web:3, the
 	// rendered file registered again (ecspresso registers on every deploy).
