@@ -149,6 +149,11 @@ func TestEcspressoCIMakefile(t *testing.T) {
 		t.Errorf("run --wait-until=stopped printed:\n%s", r.stdout)
 	}
 
+	// run --revision N runs that revision, registering nothing.
+	if r := ecspresso("run", "--skip-task-definition", "--revision", "2", "--overrides-file=overrides.json"); !strings.Contains(r.stdout, "(web:2)") {
+		t.Errorf("run --skip-task-definition --revision 2 printed:\n%s", r.stdout)
+	}
+
 	ecspresso("wait")
 
 	// tasks, in each of ecspresso's outputs.

@@ -133,7 +133,7 @@ type RunCmd struct {
 
 	TaskDef        string `hidden:"" unsupported:"fail" why:"use --task-definition FAMILY:REVISION, or render the file into the config's task definition."`
 	WatchContainer string `hidden:"" unsupported:"warn"`
-	Revision       int64  `hidden:"" unsupported:"fail" why:"use --task-definition FAMILY:REVISION"`
+	Revision       int64  `help:"With --skip-task-definition or --latest-task-definition, run this revision of the family (ecspresso's; the same as --task-definition FAMILY:N)."`
 }
 
 func (r *RunCmd) Run(a *app) error {
@@ -177,6 +177,17 @@ func (r *RunCmd) Run(a *app) error {
 	c, wait, err := a.prepare("")
 	if err != nil {
 		return err
+	}
+	if r.Revision > 0 {
+		// ecspresso's run --revision N (taskDefinitionArnForRun).
+		if !r.SkipTaskDefinition && !r.LatestTaskDefinition || r.TaskDefinition != "" {
+			return fmt.Errorf("--revision %d: only with --skip-task-definition or --latest-task-definition, without --task-definition", r.Revision)
+		}
+		family, err := c.cfg.Family(a.ctx)
+		if err != nil {
+			return err
+		}
+		r.TaskDefinition, r.SkipTaskDefinition, r.LatestTaskDefinition = fmt.Sprintf("%s:%d", family, r.Revision), false, false
 	}
 	logLines := r.LogLines
 	if logLines <= 0 {
