@@ -296,3 +296,56 @@ func (l *TaskList) Markdown() string {
 	}
 	return b.String()
 }
+
+// StopTaskAPI is what StopTask calls.
+type StopTaskAPI interface {
+	TaskReader
+	TaskStopper
+}
+
+// StopTaskOptions configures StopTask, ecspresso's tasks --stop.
+type StopTaskOptions struct {
+	// TaskID is the task's id or ARN.
+	TaskID string
+	// Confirm, when set, is asked before the task is stopped; false
+	// aborts (ErrAborted). ecspresso asks unless --force.
+	Confirm func(TaskInfo) bool
+}
+
+// StopTask stops one task of the config's service, or of its task
+// definition family, as ecspresso's tasks --stop does (through ecsta's
+// stop). A task of another service or family, or one already stopped, is
+// refused.
+func StopTask(ctx context.Context, api StopTaskAPI, cfg *Config, opts StopTaskOptions) (*TaskInfo, error) {
+	if opts.TaskID == "" {
+		return nil, fmt.Errorf("stopping a task: give its id (--id)")
+	}
+	tasks, err := describeTasks(ctx, api, cfg.Cluster, []string{opts.TaskID})
+	if err != nil {
+		return nil, err
+	}
+	if len(tasks) != 1 {
+		return nil, fmt.Errorf("stopping a task: task %s not found in cluster %q", opts.TaskID, cfg.Cluster)
+	}
+	t := taskInfo(tasks[0])
+	family, err := cfg.Family(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ours := (cfg.Service != "" && t.Group == "service:"+cfg.Service) || strings.HasPrefix(t.TaskDefinition, family+":")
+	switch {
+	case !ours:
+		return nil, fmt.Errorf("stopping a task: task %s (%s, %s) is neither of service %q nor of family %q", t.ID, t.TaskDefinition, t.Group, cfg.Service, family)
+	case t.LastStatus == "STOPPED" || t.DesiredStatus == "STOPPED":
+		return nil, fmt.Errorf("stopping a task: task %s is already %s", t.ID, strings.ToLower(cmp.Or(t.LastStatus, t.DesiredStatus)))
+	}
+	if opts.Confirm != nil && !opts.Confirm(t) {
+		return nil, ErrAborted
+	}
+	out, err := api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cfg.Cluster), Task: aws.String(t.ARN), Reason: aws.String("stopped with ecs-pipeline tasks --stop")})
+	if err != nil {
+		return nil, fmt.Errorf("stopping task %s: %w", t.ID, err)
+	}
+	stopped := taskInfo(*out.Task)
+	return &stopped, nil
+}

@@ -291,3 +291,53 @@ func TestConfirmNeedsTerminalOrForce(t *testing.T) {
 	}
 	wantCode(t, cli(t, s.env, "delete", "--force"), 0)
 }
+
+// TestTasksStop: tasks --stop --id stops one of the service's tasks,
+// asking at a terminal unless --force (ecspresso's tasks --stop).
+func TestTasksStop(t *testing.T) {
+	project(t, nil)
+	s := newSimulator(t, false)
+	wantCode(t, cli(t, s.env, "create", "--tasks", "1"), 0)
+	list := cli(t, s.env, "tasks", "--output", "tsv")
+	wantCode(t, list, 0)
+	lines := strings.Split(strings.TrimSpace(list.stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("tasks --output tsv:\n%s", list.stdout)
+	}
+	id := strings.Split(lines[1], "\t")[0]
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	old := confirmInput
+	confirmInput = r
+	t.Cleanup(func() { confirmInput = old; r.Close() })
+	res := cli(t, s.env, "tasks", "--stop", "--id", id)
+	wantCode(t, res, 1)
+	if !strings.Contains(res.stderr, "give --force") || slices.ContainsFunc(s.mutating(), func(r ecssim.Request) bool { return r.Operation == "StopTask" }) {
+		t.Fatalf("tasks --stop without a terminal: %s", res.stderr)
+	}
+	res = cli(t, s.env, "tasks", "--stop", "--id", id, "--force")
+	wantCode(t, res, 0)
+	if !strings.Contains(res.stdout, "stopping task "+id) || taskStatus(t, s.ecs(t), id) == "RUNNING" && desiredStatus(t, s.ecs(t), id) != "STOPPED" {
+		t.Fatalf("tasks --stop --force printed %q", res.stdout)
+	}
+	if res := cli(t, s.env, "tasks", "--stop", "--id", id, "--force"); res.code != 1 || !strings.Contains(res.stderr, "already") {
+		t.Errorf("stopping it again: exit %d, %s", res.code, res.stderr)
+	}
+	if res := cli(t, s.env, "tasks", "--stop", "--force"); res.code != 1 || !strings.Contains(res.stderr, "--id") {
+		t.Errorf("--stop without --id: exit %d, %s", res.code, res.stderr)
+	}
+}
+
+// desiredStatus is a task's desired status.
+func desiredStatus(t *testing.T, api *ecs.Client, id string) string {
+	t.Helper()
+	out, err := api.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{id}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("DescribeTasks %s: %v", id, err)
+	}
+	return aws.ToString(out.Tasks[0].DesiredStatus)
+}

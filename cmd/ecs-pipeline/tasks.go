@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,8 +15,8 @@ import (
 // TasksCmd lists the service's tasks as the module's Tasks did, or with
 // --trace traces one task as its Trace did (ecspresso's `tasks --trace
 // --id`; TasksOption: --id, --output, --find, --stop, --force, --trace).
-// --output lists as ecspresso does (table, tsv, json); --find is warned
-// about; --stop is refused.
+// --output lists as ecspresso does (table, tsv, json); --stop [--force]
+// stops the task --id names; --find is warned about.
 type TasksCmd struct {
 	Stopped    bool   `help:"List only stopped tasks."`
 	Deployment string `help:"List only the tasks this deployment started (ecs-svc/...)." placeholder:"ID"`
@@ -26,21 +27,42 @@ type TasksCmd struct {
 
 	Output string `enum:"table,tsv,json," default:"" help:"List as ecspresso does: table, tsv, or json (each task as the ECS API's JSON)."`
 
-	Find  bool `hidden:"" unsupported:"warn"`
-	Stop  bool `hidden:"" unsupported:"fail" why:"stop tasks with the ECS console or the AWS CLI."`
-	Force bool `hidden:"" unsupported:"warn"`
+	Stop  bool `help:"Stop the task --id names (of the service or its family); asks at a terminal unless --force."`
+	Force bool `help:"With --stop, stop without asking."`
+
+	Find bool `hidden:"" unsupported:"warn"`
 }
 
 func (t *TasksCmd) Run(a *app) error {
 	if err := checkFormat(t.Format); err != nil {
 		return err
 	}
-	if !t.Trace && t.ID != "" {
-		return fmt.Errorf("--id %q: only with --trace", t.ID)
+	if !t.Trace && !t.Stop && t.ID != "" {
+		return fmt.Errorf("--id %q: only with --trace or --stop", t.ID)
 	}
 	c, _, err := a.prepare("")
 	if err != nil {
 		return err
+	}
+	if t.Stop {
+		opts := pipeline.StopTaskOptions{TaskID: t.ID}
+		var asked bool
+		if !t.Force {
+			opts.Confirm = func(ti pipeline.TaskInfo) bool {
+				answer, ok := a.ask(fmt.Sprintf("Stop task %s (%s, %s)? [y/N]", ti.ID, ti.TaskDefinition, ti.LastStatus))
+				asked = ok
+				return ok && (strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes"))
+			}
+		}
+		stopped, err := pipeline.StopTask(a.ctx, c.clients.ECS, c.cfg, opts)
+		if errors.Is(err, pipeline.ErrAborted) && !asked {
+			return unconfirmed("tasks --stop")
+		}
+		if err != nil {
+			return err
+		}
+		a.print(fmt.Sprintf("stopping task %s (%s): desired status %s\n", stopped.ID, stopped.TaskDefinition, stopped.DesiredStatus))
+		return nil
 	}
 	if t.Trace {
 		logLines := t.LogLines
