@@ -1032,6 +1032,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 		}
 	case "EcsService":
 		switch fnName {
+		case "Delete":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var force bool
+			if inputArgs["force"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["force"]), &force)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg force", err))
+				}
+			}
+			var terminate bool
+			if inputArgs["terminate"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["terminate"]), &terminate)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg terminate", err))
+				}
+			}
+			return (*EcsService).Delete(&parent, ctx, dryRun, force, terminate)
 		case "Deploy":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1137,6 +1165,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Deploy(&parent, ctx, desiredCount, forceNewDeployment, skipTaskDefinition, dryRun, noWait, timeout, waitUntil, requireDigest, revision, latestTaskDefinition, noUpdateService, runBefore, runBeforeContainer, failFast)
+		case "Deregister":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var keeps int
+			if inputArgs["keeps"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["keeps"]), &keeps)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg keeps", err))
+				}
+			}
+			var revision string
+			if inputArgs["revision"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
+				}
+			}
+			var delete bool
+			if inputArgs["delete"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["delete"]), &delete)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg delete", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var force bool
+			if inputArgs["force"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["force"]), &force)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg force", err))
+				}
+			}
+			return (*EcsService).Deregister(&parent, ctx, keeps, revision, delete, dryRun, force)
 		case "Diff":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1207,6 +1277,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Logs(&parent, ctx, since, follow, timeout)
+		case "Refresh":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsService).Refresh(&parent, ctx, dryRun, noWait, timeout)
 		case "Render":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1221,6 +1319,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Render(&parent, ctx, what)
+		case "Revisions":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var revision string
+			if inputArgs["revision"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["revision"]), &revision)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg revision", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*EcsService).Revisions(&parent, ctx, revision, format)
 		case "Rollback":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1361,6 +1480,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Run(&parent, ctx, taskDefinition, command, container, count, noWait, timeout, logLines, skipTaskDefinition, latestTaskDefinition, env, overrides, startedBy, tag, propagateTags)
+		case "Scale":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var tasks int
+			if inputArgs["tasks"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tasks"]), &tasks)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tasks", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var noWait bool
+			if inputArgs["noWait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noWait"]), &noWait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noWait", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsService).Scale(&parent, ctx, tasks, dryRun, noWait, timeout)
 		case "Status":
 			var parent EcsService
 			err = json.Unmarshal(parentJSON, &parent)

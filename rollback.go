@@ -31,14 +31,5 @@ func (s *EcsService) Rollback(
 	if !deregister {
 		command = append(command, "--no-deregister-task-definition")
 	}
-	if dryRun {
-		command = append(command, "--dry-run")
-	}
-	if noWait {
-		command = append(command, "--no-wait")
-	}
-	if timeout != "" {
-		command = append(command, "--timeout="+timeout)
-	}
-	return s.output(ctx, command...)
+	return s.output(ctx, append(command, changeFlags(dryRun, noWait, timeout)...)...)
 }
