@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Tasks of the service, newest first: the running ones and those stopped
+// Tasks of the service and the one-off tasks of its family (run's,
+// migrations), newest first: the running ones and those stopped
 // within about the last hour (ECS forgets older ones), with their
 // revision, status, start and stop times, stop code and reason, and their
 // containers' exit codes and reasons.

@@ -78,42 +78,72 @@ type ContainerInfo struct {
 // or failing read before they give up.
 const maxTaskReadRetry = time.Minute
 
+// TasksAPI is what Tasks calls.
+type TasksAPI interface {
+	TaskReader
+	ServiceDescriber
+}
+
 // Tasks lists the running and recently stopped tasks of the config's
-// service, newest first: ListTasks for each desired status, then
-// DescribeTasks in batches of 100. Throttled calls are retried.
-func Tasks(ctx context.Context, api TaskReader, cfg *Config, opts TasksOptions) (*TaskList, error) {
+// service and the one-off tasks of its task definition family (run's,
+// migrations), newest first, as ecspresso's tasks lists "tasks that are
+// in a service or having the same family": ListTasks for each desired
+// status, by service and by family, then DescribeTasks in batches of 100.
+// Another service's tasks of the family are left out. Throttled calls
+// are retried.
+func Tasks(ctx context.Context, api TasksAPI, cfg *Config, opts TasksOptions) (*TaskList, error) {
 	clock := opts.Clock
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	api = patientTasks(api, clock, maxTaskReadRetry)
+	reader := patientTasks(api, clock, maxTaskReadRetry)
+	var family string
+	if opts.DeploymentID == "" {
+		svc, err := retrying(ctx, clock, transientIn(ctx), func() (*types.Service, error) {
+			return describeService(ctx, api, cfg.Cluster, cfg.Service)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing tasks: %w", err)
+		}
+		family, _, _ = strings.Cut(shortTaskDefinition(aws.ToString(svc.TaskDefinition)), ":")
+	}
 	statuses := []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped}
 	if opts.Stopped {
 		statuses = statuses[1:]
 	}
 	var arns []string
 	for _, st := range statuses {
-		in := &ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), DesiredStatus: st}
+		var inputs []*ecs.ListTasksInput
 		if opts.DeploymentID != "" {
 			// A deployment id names one service's tasks; ListTasks takes
 			// startedBy or serviceName, not both.
-			in.StartedBy = aws.String(opts.DeploymentID)
+			inputs = append(inputs, &ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), DesiredStatus: st, StartedBy: aws.String(opts.DeploymentID)})
 		} else {
-			in.ServiceName = aws.String(cfg.Service)
+			// ListTasks takes serviceName or family, not both.
+			inputs = append(inputs,
+				&ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), DesiredStatus: st, ServiceName: aws.String(cfg.Service)},
+				&ecs.ListTasksInput{Cluster: aws.String(cfg.Cluster), DesiredStatus: st, Family: aws.String(family)})
 		}
-		more, err := listTasks(ctx, api, in)
-		if err != nil {
-			return nil, fmt.Errorf("listing tasks of service %q: %w", cfg.Service, err)
+		for _, in := range inputs {
+			more, err := listTasks(ctx, reader, in)
+			if err != nil {
+				return nil, fmt.Errorf("listing tasks of service %q: %w", cfg.Service, err)
+			}
+			for _, arn := range more {
+				if !slices.Contains(arns, arn) {
+					arns = append(arns, arn)
+				}
+			}
 		}
-		arns = append(arns, more...)
 	}
-	tasks, err := describeTasks(ctx, api, cfg.Cluster, arns)
+	tasks, err := describeTasks(ctx, reader, cfg.Cluster, arns)
 	if err != nil {
 		return nil, err
 	}
 	list := &TaskList{Cluster: cfg.Cluster, Service: cfg.Service}
 	for _, t := range tasks {
-		if aws.ToString(t.Group) != "service:"+cfg.Service {
+		group := aws.ToString(t.Group)
+		if group != "service:"+cfg.Service && (opts.DeploymentID != "" || strings.HasPrefix(group, "service:")) {
 			continue
 		}
 		list.Tasks = append(list.Tasks, taskInfo(t))

@@ -57,7 +57,7 @@ type CLI struct {
 	Rollback   RollbackCmd   `cmd:"" help:"Roll the service back."`
 	Status     StatusCmd     `cmd:"" help:"Show the service's status."`
 	Wait       WaitCmd       `cmd:"" help:"Wait for the service's current deployment to end."`
-	Tasks      TasksCmd      `cmd:"" help:"List the service's tasks, or trace one (--trace)."`
+	Tasks      TasksCmd      `cmd:"" help:"List the service's tasks and its family's one-off tasks, or trace one (--trace)."`
 	Logs       LogsCmd       `cmd:"" help:"Print the service's log lines."`
 	Run        RunCmd        `cmd:"" help:"Run a one-off task."`
 	Exec       ExecCmd       `cmd:"" help:"Run a command in a running task (ECS Exec), interactively when stdin is a terminal."`

@@ -166,6 +166,13 @@ func TestEcspressoCIMakefile(t *testing.T) {
 		!slices.ContainsFunc(lines[1:], func(l string) bool { return strings.Contains(l, "\tweb:4\t") && strings.Contains(l, "\tservice:web\t") }) {
 		t.Errorf("tasks --output tsv:\n%s", tsv.stdout)
 	}
+	// The one-off task run --wait-until=running left running is listed
+	// too, as ecspresso lists the family's tasks.
+	if oneOff := taskOf(running.stdout); !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, oneOff+"\t") && strings.Contains(l, "\tfamily:web\t")
+	}) {
+		t.Errorf("tasks --output tsv does not list the one-off task %s:\n%s", oneOff, tsv.stdout)
+	}
 	js := ecspresso("tasks", "--output", "json")
 	dec := json.NewDecoder(strings.NewReader(js.stdout))
 	var task map[string]any
