@@ -63,6 +63,7 @@ type CLI struct {
 	Exec       ExecCmd       `cmd:"" help:"Run a command in a running task (ECS Exec), interactively when stdin is a terminal."`
 	Create     CreateCmd     `cmd:"" help:"Create the service."`
 	Register   RegisterCmd   `cmd:"" help:"Register the task definition as a new revision."`
+	Init       InitCmd       `cmd:"" help:"Write the config and definition files of a service running in ECS."`
 	Scale      ScaleCmd      `cmd:"" help:"Set the service's desired count (a deploy that registers nothing)."`
 	Refresh    RefreshCmd    `cmd:"" help:"Replace every task of the service with a new deployment of the revision it runs."`
 	Delete     DeleteCmd     `cmd:"" help:"Delete the service."`

@@ -348,3 +348,50 @@ func desiredStatus(t *testing.T, api *ecs.Client, id string) string {
 	}
 	return aws.ToString(out.Tasks[0].DesiredStatus)
 }
+
+// TestInitFromRunningService: ecspresso's quick start, `init --region
+// --cluster --service`, writes files that describe the running service
+// exactly: diff says no changes and a deploy of them changes nothing but
+// a new revision. Existing files are kept without --force-overwrite.
+func TestInitFromRunningService(t *testing.T) {
+	project(t, nil)
+	s := newSimulator(t, false)
+	wantCode(t, cli(t, s.env, "create", "--image", "registry.example.com/web:v1", "--tasks", "2"), 0)
+
+	t.Chdir(t.TempDir())
+	r := cli(t, s.env, "init", "--region", "us-east-1", "--cluster", "prod", "--service", "web")
+	wantCode(t, r, 0)
+	for _, f := range []string{"ecspresso.yml", "ecs-service-def.json", "ecs-task-def.json"} {
+		if !strings.Contains(r.stdout, "saved "+f) {
+			t.Errorf("init did not save %s:\n%s", f, r.stdout)
+		}
+	}
+	if d := cli(t, s.env, "diff"); d.code != 0 || d.stdout != "no changes\n" {
+		t.Fatalf("diff of init's files: exit %d\n%s%s", d.code, d.stdout, d.stderr)
+	}
+	cfg := cli(t, s.env, "render", "config")
+	wantCode(t, cfg, 0)
+	for _, want := range []string{"cluster: prod", "service: web", "task_definition: ecs-task-def.json", "service_definition: ecs-service-def.json"} {
+		if !strings.Contains(cfg.stdout, want) {
+			t.Errorf("render config lacks %q:\n%s", want, cfg.stdout)
+		}
+	}
+
+	os.WriteFile("ecs-task-def.json", []byte("{}"), 0o644)
+	r = cli(t, s.env, "init", "--region", "us-east-1", "--cluster", "prod", "--service", "web")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stderr, "--force-overwrite") {
+		t.Errorf("init over existing files: %s", r.stderr)
+	}
+	if b, _ := os.ReadFile("ecs-task-def.json"); string(b) != "{}" {
+		t.Error("a refused init wrote a file")
+	}
+	wantCode(t, cli(t, s.env, "init", "--region", "us-east-1", "--cluster", "prod", "--service", "web", "--force-overwrite"), 0)
+
+	// --jsonnet: .jsonnet files, and the config names them.
+	t.Chdir(t.TempDir())
+	wantCode(t, cli(t, s.env, "--config", "ecspresso.yml", "init", "--region", "us-east-1", "--cluster", "prod", "--service", "web", "--jsonnet"), 0)
+	if d := cli(t, s.env, "--config", "ecspresso.jsonnet", "diff"); d.code != 0 || d.stdout != "no changes\n" {
+		t.Fatalf("diff of init --jsonnet's files: exit %d\n%s%s", d.code, d.stdout, d.stderr)
+	}
+}
