@@ -69,10 +69,33 @@ func (a *app) ask(question string) (string, bool) {
 	return strings.TrimSpace(line), true
 }
 
-// unconfirmed is the error for a change that needs --force without a
-// terminal to confirm it at.
-func unconfirmed(what string) error {
-	return fmt.Errorf("%s: confirm at a terminal, or give --force", what)
+// confirmation asks at the terminal before a change the user did not
+// --force.
+type confirmation struct {
+	a     *app
+	asked bool // a terminal answered
+}
+
+// answer asks question and reads the answer; false without a terminal.
+func (c *confirmation) answer(question string) (string, bool) {
+	answer, ok := c.a.ask(question)
+	c.asked = c.asked || ok
+	return answer, ok
+}
+
+// yes asks a yes-or-no question; y or yes consents.
+func (c *confirmation) yes(question string) bool {
+	answer, ok := c.answer(question + " [y/N]")
+	return ok && (strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes"))
+}
+
+// err is the command's error: a change declined for want of a terminal
+// names --force.
+func (c *confirmation) err(err error, what string) error {
+	if errors.Is(err, pipeline.ErrAborted) && !c.asked {
+		return fmt.Errorf("%s: confirm at a terminal, or give --force", what)
+	}
+	return err
 }
 
 // DeleteCmd is ecspresso's delete (kayac/ecspresso delete.go,
@@ -90,20 +113,16 @@ func (d *DeleteCmd) Run(a *app) error {
 		return err
 	}
 	opts := pipeline.DeleteOptions{Terminate: d.Terminate, DryRun: d.DryRun}
-	var asked bool
+	confirm := &confirmation{a: a}
 	if !d.Force {
 		opts.Confirm = func(service string) bool {
-			answer, ok := a.ask("Enter the service name to DELETE:")
-			asked = ok
+			answer, ok := confirm.answer("Enter the service name to DELETE:")
 			return ok && answer == service
 		}
 	}
 	res, err := pipeline.DeleteService(a.ctx, c.clients.ECS, c.cfg, opts)
-	if errors.Is(err, pipeline.ErrAborted) && !asked {
-		return unconfirmed(fmt.Sprintf("delete service %q", c.cfg.Service))
-	}
 	if err != nil {
-		return err
+		return confirm.err(err, fmt.Sprintf("delete service %q", c.cfg.Service))
 	}
 	a.print(res.String(d.DryRun))
 	return nil
@@ -177,20 +196,13 @@ func (d *DeregisterCmd) Run(a *app) error {
 		return err
 	}
 	opts := pipeline.DeregisterOptions{Revision: d.Revision, Keeps: d.Keeps, Delete: d.Delete, DryRun: d.DryRun}
-	var asked bool
+	confirm := &confirmation{a: a}
 	if !d.Force {
-		opts.Confirm = func(question string) bool {
-			answer, ok := a.ask(question + " [y/N]")
-			asked = ok
-			return ok && (strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes"))
-		}
+		opts.Confirm = confirm.yes
 	}
 	res, err := pipeline.Deregister(a.ctx, c.clients.ECS, c.cfg, opts)
-	if errors.Is(err, pipeline.ErrAborted) && !asked {
-		return unconfirmed("deregister")
-	}
 	if res != nil {
 		a.print(res.String(d.DryRun))
 	}
-	return err
+	return confirm.err(err, "deregister")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -46,20 +45,15 @@ func (t *TasksCmd) Run(a *app) error {
 	}
 	if t.Stop {
 		opts := pipeline.StopTaskOptions{TaskID: t.ID}
-		var asked bool
+		confirm := &confirmation{a: a}
 		if !t.Force {
 			opts.Confirm = func(ti pipeline.TaskInfo) bool {
-				answer, ok := a.ask(fmt.Sprintf("Stop task %s (%s, %s)? [y/N]", ti.ID, ti.TaskDefinition, ti.LastStatus))
-				asked = ok
-				return ok && (strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes"))
+				return confirm.yes(fmt.Sprintf("Stop task %s (%s, %s)?", ti.ID, ti.TaskDefinition, ti.LastStatus))
 			}
 		}
 		stopped, err := pipeline.StopTask(a.ctx, c.clients.ECS, c.cfg, opts)
-		if errors.Is(err, pipeline.ErrAborted) && !asked {
-			return unconfirmed("tasks --stop")
-		}
 		if err != nil {
-			return err
+			return confirm.err(err, "tasks --stop")
 		}
 		a.print(fmt.Sprintf("stopping task %s (%s): desired status %s\n", stopped.ID, stopped.TaskDefinition, stopped.DesiredStatus))
 		return nil
