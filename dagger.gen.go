@@ -1606,6 +1606,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*EcsService).Verify(&parent, ctx, format, allowFailures)
+		case "Wait":
+			var parent EcsService
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var waitUntil string
+			if inputArgs["waitUntil"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["waitUntil"]), &waitUntil)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg waitUntil", err))
+				}
+			}
+			var timeout string
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*EcsService).Wait(&parent, ctx, waitUntil, timeout)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

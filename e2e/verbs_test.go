@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// TestScaleRefreshRevisionsDelete: ecspresso's scale, refresh, revisions,
-// deregister and delete through dagger call, on service hello (hello:1,
-// two tasks). Deregister and delete change ECS only with --force.
+// TestScaleRefreshRevisionsDelete: ecspresso's scale, refresh, wait,
+// revisions, deregister and delete through dagger call, on service hello
+// (hello:1, two tasks). Deregister and delete change ECS only with --force.
 func TestScaleRefreshRevisionsDelete(t *testing.T) {
 	t.Parallel()
 	s := startECSStandIns(t)
@@ -43,7 +43,18 @@ func TestScaleRefreshRevisionsDelete(t *testing.T) {
 	}
 	s.waitFor(t, "hello:1")
 
-	// hello:2 and hello:3, registered and idle.
+	// deploy --no-wait, then wait (ecspresso's wait): hello:2.
+	if r := must("deploy", "--no-wait", "outcome"); r.out() != "STARTED" {
+		t.Fatalf("deploy --no-wait: %s", r.out())
+	}
+	if r := must("wait"); !strings.Contains(r.stdout, "SUCCEEDED") || !strings.Contains(r.stdout, "hello:2") {
+		t.Errorf("wait:\n%s", r.stdout)
+	}
+	if svc := s.service(t); len(svc.Deployments) != 1 || svc.RunningCount != 3 || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "/hello:2") {
+		t.Errorf("after wait: %d deployments, %d running, %s", len(svc.Deployments), svc.RunningCount, aws.ToString(svc.TaskDefinition))
+	}
+
+	// hello:3 and hello:4, registered and idle.
 	for range 2 {
 		if _, err := s.ecs.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
 			Family: aws.String("hello"), RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
@@ -54,12 +65,12 @@ func TestScaleRefreshRevisionsDelete(t *testing.T) {
 		}
 	}
 	r := must("revisions", "--format", "tsv")
-	if got := strings.TrimSpace(r.stdout); got != "hello:1\tPRIMARY deployment\nhello:2\t\nhello:3" {
+	if got := strings.TrimSpace(r.stdout); got != "hello:1\t\nhello:2\tPRIMARY deployment\nhello:3\t\nhello:4" {
 		t.Errorf("revisions --format tsv:\n%s", r.stdout)
 	}
 	r = must("revisions", "--revision", "latest")
 	var td map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &td); err != nil || td["revision"] != float64(3) {
+	if err := json.Unmarshal([]byte(r.stdout), &td); err != nil || td["revision"] != float64(4) {
 		t.Errorf("revisions --revision latest (%v):\n%s", err, r.stdout)
 	}
 
@@ -70,7 +81,8 @@ func TestScaleRefreshRevisionsDelete(t *testing.T) {
 	if m := s.mutating(); len(m) != 0 {
 		t.Fatalf("deregister without --force called %v", m)
 	}
-	if r := must("deregister", "--keeps", "1", "--force"); !strings.Contains(r.stdout, "hello:2 deregistered") || strings.Contains(r.stdout, "hello:3 deregistered") {
+	if r := must("deregister", "--keeps", "1", "--force"); !strings.Contains(r.stdout, "hello:1 deregistered") || !strings.Contains(r.stdout, "hello:3 deregistered") ||
+		strings.Contains(r.stdout, "hello:2 deregistered") || strings.Contains(r.stdout, "hello:4 deregistered") {
 		t.Errorf("deregister --keeps 1 --force:\n%s", r.stdout)
 	}
 

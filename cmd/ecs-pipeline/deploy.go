@@ -211,8 +211,9 @@ func (r *RollbackCmd) Run(a *app) error {
 }
 
 // WaitCmd is ecspresso's wait (WaitOption, wait.go): follow the service's
-// current PRIMARY deployment until it ends (stable, deployed: both mean
-// its service deployment ended here, as deploy's wait does), or until a
+// current PRIMARY deployment until it ends (deployed: its service
+// deployment ended, as deploy's wait does; stable, the default: that, and
+// it runs its desired count, as ECS's services-stable waiter), or until a
 // PAUSE lifecycle hook of an ECS-native blue/green, linear or canary
 // deployment awaits action (paused). A deployment that failed or was
 // rolled back fails the command with its reasons, as deploy does.
@@ -242,8 +243,8 @@ func (w *WaitCmd) Run(a *app) error {
 	return nil
 }
 
-// StatusCmd is ecspresso's status (StatusOption: --events; ecspresso's
-// default is 2, the module's 10).
+// StatusCmd is ecspresso's status (StatusOption: --events, 10 by default
+// in ecspresso v2 as here).
 type StatusCmd struct {
 	Events int `default:"10" help:"How many of the latest events to show."`
 }
