@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"slices"
 	"strconv"
 )
 
@@ -29,18 +28,4 @@ func (s *EcsService) Scale(
 	}
 	command := []string{"scale", "--tasks=" + strconv.Itoa(tasks)}
 	return s.output(ctx, append(command, changeFlags(dryRun, noWait, timeout)...)...)
-}
-
-// changeFlags are the CLI flags of a change the caller may dry-run, not
-// wait for, or bound.
-func changeFlags(dryRun, noWait bool, timeout string) []string {
-	return slices.Concat(flagIf(dryRun, "--dry-run"), flagIf(noWait, "--no-wait"), flagIf(timeout != "", "--timeout="+timeout))
-}
-
-// flagIf is flag when set, else nothing.
-func flagIf(set bool, flag string) []string {
-	if set {
-		return []string{flag}
-	}
-	return nil
 }

@@ -183,3 +183,17 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 	}
 	return m, nil
 }
+
+// changeFlags are the CLI flags of a change the caller may dry-run, not
+// wait for, or bound.
+func changeFlags(dryRun, noWait bool, timeout string) []string {
+	return slices.Concat(flagIf(dryRun, "--dry-run"), flagIf(noWait, "--no-wait"), flagIf(timeout != "", "--timeout="+timeout))
+}
+
+// flagIf is flag when set, else nothing.
+func flagIf(set bool, flag string) []string {
+	if set {
+		return []string{flag}
+	}
+	return nil
+}

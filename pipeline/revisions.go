@@ -124,10 +124,8 @@ func DescribeRevision(ctx context.Context, api RevisionsAPI, cfg *Config, which 
 	if err != nil {
 		return nil, err
 	}
-	name := family
-	switch which {
-	case "latest":
-	case "current":
+	name, ok := familyRevision(family, which)
+	if which == "current" {
 		if cfg.Service == "" {
 			return nil, fmt.Errorf("--revision current: %s names no service", cfg.relative(cfg.Path))
 		}
@@ -135,13 +133,10 @@ func DescribeRevision(ctx context.Context, api RevisionsAPI, cfg *Config, which 
 		if err != nil {
 			return nil, err
 		}
-		name = shortTaskDefinition(aws.ToString(svc.TaskDefinition))
-	default:
-		n, err := strconv.ParseInt(which, 10, 32)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--revision %q: want a revision number, current or latest", which)
-		}
-		name = fmt.Sprintf("%s:%d", family, n)
+		name, ok = shortTaskDefinition(aws.ToString(svc.TaskDefinition)), true
+	}
+	if !ok {
+		return nil, fmt.Errorf("--revision %q: want a revision number, current or latest", which)
 	}
 	out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(name),
@@ -152,6 +147,20 @@ func DescribeRevision(ctx context.Context, api RevisionsAPI, cfg *Config, which 
 	}
 	b, err := indentedJSON(out.TaskDefinition)
 	return []byte(b), err
+}
+
+// familyRevision is which revision of family a --revision names: a number
+// (family:N) or "latest" (the family, which ECS reads as its latest
+// ACTIVE revision); false for anything else.
+func familyRevision(family, which string) (string, bool) {
+	if which == "latest" {
+		return family, true
+	}
+	n, err := strconv.ParseInt(which, 10, 32)
+	if err != nil || n < 1 {
+		return "", false
+	}
+	return fmt.Sprintf("%s:%d", family, n), true
 }
 
 // DeregisterOptions configures Deregister: exactly one of Revision and
@@ -199,13 +208,9 @@ func Deregister(ctx context.Context, api RevisionsAPI, cfg *Config, opts Deregis
 	res := &DeregisterResult{}
 	var doomed []string
 	if opts.Revision != "" {
-		name := family
-		if opts.Revision != "latest" {
-			n, err := strconv.ParseInt(opts.Revision, 10, 32)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("--revision %q: want a revision number or latest", opts.Revision)
-			}
-			name = fmt.Sprintf("%s:%d", family, n)
+		name, ok := familyRevision(family, opts.Revision)
+		if !ok {
+			return nil, fmt.Errorf("--revision %q: want a revision number or latest", opts.Revision)
 		}
 		out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(name)})
 		if err != nil {
@@ -244,7 +249,7 @@ func Deregister(ctx context.Context, api RevisionsAPI, cfg *Config, opts Deregis
 		return nil, ErrAborted
 	}
 	for _, n := range doomed {
-		if _, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(n)}); err != nil {
+		if err := deregisterTaskDefinition(ctx, api, SystemClock{}, n); err != nil {
 			return res, fmt.Errorf("deregistering %s: %w", n, err)
 		}
 		res.Deregistered = append(res.Deregistered, n)

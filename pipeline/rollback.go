@@ -293,10 +293,17 @@ func stopApplied(ctx context.Context, api ServiceDeploymentReader, clock Clock, 
 	}
 }
 
+// taskDefinitionDeregisterer is what deregisterTaskDefinition calls.
+type taskDefinitionDeregisterer interface {
+	TaskDefinitionDescriber
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+}
+
 // deregisterTaskDefinition deregisters arn. Deregistering is idempotent,
 // so transient errors are retried; a revision already INACTIVE (an earlier
-// attempt applied, its answer lost) counts as done.
-func deregisterTaskDefinition(ctx context.Context, api RollbackAPI, clock Clock, arn string) error {
+// attempt applied, its answer lost) counts as done. Rollback and
+// Deregister use it.
+func deregisterTaskDefinition(ctx context.Context, api taskDefinitionDeregisterer, clock Clock, arn string) error {
 	_, err := retrying(ctx, clock, transientIn(ctx), func() (*ecs.DeregisterTaskDefinitionOutput, error) {
 		out, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}, retryOnlyThrottling)
 		if err != nil && !transient(ctx, err) {

@@ -275,7 +275,7 @@ func (l *TaskList) Output(format string) (string, error) {
 	var b strings.Builder
 	columns := []string{"ID", "TaskDefinition", "Instance", "LastStatus", "DesiredStatus", "CreatedAt", "Group", "Type"}
 	row := func(t TaskInfo) []string {
-		return []string{t.ID, t.TaskDefinition, lastPart(t.ContainerInstance), t.LastStatus, t.DesiredStatus, stamp(t.CreatedAt), t.Group, t.LaunchType}
+		return []string{t.ID, t.TaskDefinition, lastSegment(t.ContainerInstance), t.LastStatus, t.DesiredStatus, stamp(t.CreatedAt), t.Group, t.LaunchType}
 	}
 	switch format {
 	case "json":
@@ -303,9 +303,6 @@ func (l *TaskList) Output(format string) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// lastPart is what follows an ARN's last slash.
-func lastPart(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // Markdown is a table for a CI job summary.
 func (l *TaskList) Markdown() string {

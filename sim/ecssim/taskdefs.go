@@ -151,10 +151,7 @@ func nonNil[T any](s []T) []T {
 // taskDef resolves an ARN, "family:revision" or a family (its latest
 // ACTIVE revision).
 func (s *Simulator) taskDef(ref string) *taskDef {
-	if i := strings.Index(ref, ":task-definition/"); i >= 0 {
-		ref = ref[i+len(":task-definition/"):]
-	}
-	family, rev, hasRev := strings.Cut(ref, ":")
+	family, rev, hasRev := strings.Cut(shortRef(ref), ":")
 	revs := s.families[family]
 	if !hasRev {
 		for i := len(revs) - 1; i >= 0; i-- {
@@ -244,10 +241,7 @@ func (s *Simulator) listTaskDefinitionFamilies(in *listTaskDefinitionsInput) (an
 }
 
 func (s *Simulator) deregisterTaskDefinition(in *describeTaskDefinitionInput) (any, *apiError) {
-	ref := in.TaskDefinition
-	if i := strings.Index(ref, ":task-definition/"); i >= 0 {
-		ref = ref[i+len(":task-definition/"):]
-	}
+	ref := shortRef(in.TaskDefinition)
 	if !strings.Contains(ref, ":") {
 		return nil, errClient("Revision is required to deregister a task definition.")
 	}
